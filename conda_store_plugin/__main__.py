@@ -1,0 +1,8 @@
+"""``python -m conda_store_plugin``: the same verbs as ``conda store``, without conda."""
+
+from __future__ import annotations
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

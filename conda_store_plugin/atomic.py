@@ -1,0 +1,49 @@
+"""Write files so that a reader sees the old content or the new, never half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``.
+
+    The temp file lives in the same folder so the rename is atomic (same filesystem).
+    On any failure the temp file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> Path:
+    """``atomic_write_bytes`` for UTF-8 text."""
+    return atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable across a power cut; not possible on Windows.
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

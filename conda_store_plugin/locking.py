@@ -1,0 +1,205 @@
+"""Make, check and update lockfiles: environment.yml in, ``Lockfile`` out."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .channels import channels_named_in_specs, resolve_channels
+from .exceptions import CondaStoreError, SpecError
+from .lockfile import Lockfile, LockedPackage, PlatformLock
+from .platforms import (
+    VirtualPackage,
+    check_platform,
+    current_platform,
+    virtual_packages_for,
+)
+from .spec import HASH_VERSION, EnvironmentSpec
+
+
+@dataclass(frozen=True)
+class LockOptions:
+    """How to lock, beyond the spec itself (from the command line)."""
+
+    platforms: tuple[str, ...] = ()
+    cuda: str | None = None
+    no_cuda: bool = False
+    virtual_packages: tuple[VirtualPackage, ...] = ()
+    channel_priority: str = "strict"
+
+    def target_platforms(self, spec: EnvironmentSpec) -> list[str]:
+        """Platforms asked for: options, else the spec's ``platforms:``, else this one."""
+        names = list(self.platforms or spec.platforms) or [current_platform()]
+        return sorted({check_platform(p) for p in names})
+
+    def virtual_packages_for(self, platform: str) -> tuple[VirtualPackage, ...]:
+        """Virtual packages for ``platform`` under these options."""
+        overrides = [vp for vp in self.virtual_packages
+                     if not (self.no_cuda and vp.name == "__cuda")]
+        cuda = None if self.no_cuda else self.cuda
+        return tuple(virtual_packages_for(platform, overrides=overrides, cuda=cuda))
+
+
+@dataclass(frozen=True)
+class PackageChange:
+    """A package that differs between two locks of one platform."""
+
+    platform: str
+    name: str
+    old: str | None  # "version build", None when added
+    new: str | None  # None when removed
+
+    @property
+    def kind(self) -> str:
+        """added, removed or changed."""
+        return "added" if self.old is None else "removed" if self.new is None else "changed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"platform": self.platform, "name": self.name, "kind": self.kind,
+                "old": self.old, "new": self.new}
+
+
+def diff_platform(platform: str, old: PlatformLock | None,
+                  new: PlatformLock | None) -> list[PackageChange]:
+    """What changed between two locks of one platform, sorted by name."""
+    before = old.by_name() if old else {}
+    after = new.by_name() if new else {}
+    changes = []
+    for name in sorted(before.keys() | after.keys()):
+        a, b = before.get(name), after.get(name)
+        if a is not None and b is not None and (a.sha256 == b.sha256 and a.url == b.url):
+            continue
+        changes.append(PackageChange(
+            platform, name,
+            f"{a.version} {a.build}" if a else None,
+            f"{b.version} {b.build}" if b else None,
+        ))
+    return changes
+
+
+def diff_locks(old: Lockfile | None, new: Lockfile) -> list[PackageChange]:
+    """Changes for every platform of ``new`` (and platforms dropped from ``old``)."""
+    old_platforms = old.platforms if old else {}
+    names = sorted(set(old_platforms) | set(new.platforms))
+    return [c for p in names
+            for c in diff_platform(p, old_platforms.get(p), new.platforms.get(p))]
+
+
+def staleness(lock: Lockfile, spec: EnvironmentSpec, options: LockOptions) -> list[str]:
+    """Why ``lock`` no longer matches ``spec`` under ``options``; empty when it does."""
+    reasons = []
+    if lock.hash_version != HASH_VERSION:
+        reasons.append(f"input hash version {lock.hash_version} differs from "
+                       f"{HASH_VERSION} (made by another conda-store-plugin)")
+    elif lock.input_hash != spec.input_hash():
+        reasons.append("the spec changed: " + _spec_difference(lock.spec, spec))
+    for platform in options.target_platforms(spec):
+        if platform not in lock.platforms:
+            reasons.append(f"platform {platform} is not locked")
+            continue
+        wanted = options.virtual_packages_for(platform)
+        have = lock.platforms[platform].virtual_packages
+        if tuple(have) != wanted:
+            reasons.append(f"virtual packages for {platform} changed: "
+                           f"{_names(have)} -> {_names(wanted)}")
+    return reasons
+
+
+def _names(vps: Iterable[VirtualPackage]) -> str:
+    return ", ".join(str(v) for v in vps) or "none"
+
+
+def _spec_difference(old: EnvironmentSpec, new: EnvironmentSpec) -> str:
+    parts = []
+    for label, a, b in (("dependencies", old.dependencies, new.dependencies),
+                        ("pip", old.pip, new.pip)):
+        added = sorted(set(b) - set(a))
+        removed = sorted(set(a) - set(b))
+        if added:
+            parts.append(f"{label} added {', '.join(added)}")
+        if removed:
+            parts.append(f"{label} removed {', '.join(removed)}")
+    if [c.rstrip("/") for c in old.channels] != [c.rstrip("/") for c in new.channels]:
+        parts.append(f"channels {list(old.channels)} -> {list(new.channels)}")
+    if dict(old.variables) != dict(new.variables):
+        parts.append("variables changed")
+    return "; ".join(parts) or "its canonical form changed"
+
+
+def make_lock(
+    spec: EnvironmentSpec,
+    options: LockOptions,
+    *,
+    spec_path: Path | None = None,
+    previous: Lockfile | None = None,
+    update: Sequence[str] = (),
+    cache_dir: Path | None = None,
+    now: datetime.datetime | None = None,
+) -> Lockfile:
+    """Solve ``spec`` for every target platform and return the lockfile.
+
+    With ``update``, ``previous`` is required: every package not named keeps
+    its locked version where the solver can keep it.
+    """
+    from .solve import SolveRequest, solve_platforms
+
+    if not spec.channels:
+        raise SpecError(spec_path, "no channels given",
+                        hint="Add a `channels:` list, e.g. `channels: [conda-forge]`.")
+    if not spec.dependencies:
+        raise SpecError(spec_path, "no dependencies given",
+                        hint="Add a `dependencies:` list.")
+    base_dir = spec_path.parent if spec_path else None
+    channels = resolve_channels(
+        [*spec.channels, *channels_named_in_specs(spec.dependencies)], base_dir=base_dir)
+    platforms = options.target_platforms(spec)
+    requests = [
+        SolveRequest(
+            platform=p,
+            virtual_packages=options.virtual_packages_for(p),
+            locked=_kept(previous, p, update),
+        )
+        for p in platforms
+    ]
+    solved = solve_platforms(channels=channels, specs=spec.dependencies, requests=requests,
+                             channel_priority=options.channel_priority, cache_dir=cache_dir)
+    created = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
+    return Lockfile(
+        spec=spec,
+        channels=channels,
+        platforms={r.platform: PlatformLock(r.virtual_packages, tuple(solved[r.platform]))
+                   for r in requests},
+        input_hash=spec.input_hash(),
+        created_at=created.isoformat().replace("+00:00", "Z"),
+        tool_version=__version__,
+        channel_priority=options.channel_priority,
+    )
+
+
+def _kept(previous: Lockfile | None, platform: str,
+          update: Sequence[str]) -> tuple[LockedPackage, ...]:
+    if not update or previous is None or platform not in previous.platforms:
+        return ()
+    named = set(update)
+    return tuple(p for p in previous.platforms[platform].packages if p.name not in named)
+
+
+def check_update_names(previous: Lockfile, update: Sequence[str]) -> None:
+    """Refuse ``--update`` names that no platform of the lockfile has."""
+    locked = {p.name for pl in previous.platforms.values() for p in pl.packages}
+    unknown = sorted(set(update) - locked)
+    if unknown:
+        raise CondaStoreError(
+            f"cannot update {', '.join(unknown)}: not in the lockfile",
+            hint="Name packages the lockfile has (see it with `conda store lock --check`), "
+                 "or add them to the spec's dependencies.")
+
+
+def platform_summary(lock: Lockfile) -> Mapping[str, int]:
+    """Package count per platform."""
+    return {name: len(pl.packages) for name, pl in sorted(lock.platforms.items())}
