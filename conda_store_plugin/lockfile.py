@@ -21,7 +21,7 @@ from .spec import HASH_VERSION, EnvironmentSpec
 
 FORMAT = "conda-store-lock"
 MAJOR = 1
-MINOR = 0
+MINOR = 1  # 1.1 added per-platform `pypi` packages
 VERSION = f"{MAJOR}.{MINOR}"
 DEFAULT_FILENAME = "conda-store.lock.json"
 
@@ -114,6 +114,26 @@ SCHEMA: dict[str, Any] = {
                 "virtual_packages": {"type": "array",
                                      "items": {"$ref": "#/$defs/virtual_package"}},
                 "packages": {"type": "array", "items": {"$ref": "#/$defs/package"}},
+                "pypi": {"type": "array", "items": {"$ref": "#/$defs/pypi_package"},
+                         "description": "PyPI packages, installed after the conda ones "
+                                        "(format 1.1)."},
+            },
+        },
+        "pypi_package": {
+            "type": "object",
+            "required": ["name", "version", "url", "sha256", "index_url"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1,
+                         "description": "normalised (PEP 503) project name"},
+                "version": {"type": "string", "minLength": 1},
+                "url": {"type": "string", "minLength": 1,
+                        "description": "the exact file (wheel or sdist)"},
+                "sha256": _HEX64,
+                "index_url": {"type": "string"},
+                "requires_python": {"type": "string"},
+                "requested": {"type": "boolean",
+                              "description": "named in the spec's pip section"},
             },
         },
         "package": {
@@ -212,19 +232,54 @@ class LockedPackage:
 
 
 @dataclass(frozen=True)
+class LockedPypiPackage:
+    """One PyPI distribution file, installed with ``--no-deps`` after the conda packages."""
+
+    name: str
+    version: str
+    url: str
+    sha256: str
+    index_url: str
+    requires_python: str | None = None
+    requested: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Lockfile form; optional fields appear only when set."""
+        out: dict[str, Any] = {"name": self.name, "version": self.version, "url": self.url,
+                               "sha256": self.sha256, "index_url": self.index_url}
+        if self.requires_python is not None:
+            out["requires_python"] = self.requires_python
+        if self.requested:
+            out["requested"] = True
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LockedPypiPackage:
+        """Inverse of ``to_dict``."""
+        return cls(name=data["name"], version=data["version"], url=data["url"],
+                   sha256=data["sha256"], index_url=data["index_url"],
+                   requires_python=data.get("requires_python"),
+                   requested=bool(data.get("requested", False)))
+
+
+@dataclass(frozen=True)
 class PlatformLock:
     """Everything locked for one platform."""
 
     virtual_packages: tuple[VirtualPackage, ...] = ()
     packages: tuple[LockedPackage, ...] = ()
+    pypi: tuple[LockedPypiPackage, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Lockfile form, packages sorted by name then subdir."""
-        return {
+        """Lockfile form, packages sorted by name then subdir; ``pypi`` only when set."""
+        out: dict[str, Any] = {
             "virtual_packages": [vp.to_dict() for vp in self.virtual_packages],
             "packages": [p.to_dict() for p in
                          sorted(self.packages, key=lambda p: (p.name, p.subdir, p.fn))],
         }
+        if self.pypi:
+            out["pypi"] = [p.to_dict() for p in sorted(self.pypi, key=lambda p: p.name)]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlatformLock:
@@ -233,6 +288,7 @@ class PlatformLock:
             virtual_packages=tuple(VirtualPackage.from_dict(v)
                                    for v in data.get("virtual_packages", ())),
             packages=tuple(LockedPackage.from_dict(p) for p in data.get("packages", ())),
+            pypi=tuple(LockedPypiPackage.from_dict(p) for p in data.get("pypi", ())),
         )
 
     def by_name(self) -> dict[str, LockedPackage]:

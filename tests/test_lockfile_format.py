@@ -99,3 +99,14 @@ def test_failed_write_keeps_previous_file(tmp_path):
         lockfile.write(broken, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["l.json"]
+
+
+def test_format_1_0_files_still_load(tmp_path):
+    data = sample_lock().to_dict()
+    data["version"] = "1.0"
+    assert "pypi" not in data["platforms"]["linux-64"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    lock = lockfile.read(path)
+    assert lock.version == "1.0"
+    assert lock.platforms["linux-64"].pypi == ()
