@@ -1,0 +1,1 @@
+"""The parts that talk to conda; imported only from ``plugin`` hooks or when conda is present."""
