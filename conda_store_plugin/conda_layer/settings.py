@@ -37,8 +37,7 @@ def setting(name: str) -> Any:
 
     if importlib.util.find_spec("conda") is None:
         return None
-    from conda.base.context import context
-
+    context = conda_context()
     try:
         value = getattr(context.plugins, name)
     except AttributeError:  # conda without our plugin registered
@@ -46,3 +45,17 @@ def setting(name: str) -> Any:
     if isinstance(value, tuple):
         return value or None
     return value or None
+
+
+def conda_context():
+    """conda's context, loaded from the user's .condarc files.
+
+    Inside ``conda store`` conda has loaded it already. Imported by a plain
+    script (the API, ``python -m conda_store_plugin``), conda's context is an
+    empty placeholder until someone loads it, so load it once here.
+    """
+    from conda.base.context import context, reset_context
+
+    if not getattr(context, "_search_path", ()):
+        reset_context()
+    return context
