@@ -11,7 +11,7 @@ from typing import Any
 from . import __version__
 from .channels import channels_named_in_specs, resolve_channels
 from .exceptions import CondaStoreError, SpecError
-from .lockfile import Lockfile, LockedPackage, PlatformLock
+from .lockfile import Lockfile, LockedPackage, LockedPypiPackage, PlatformLock
 from .platforms import (
     VirtualPackage,
     check_platform,
@@ -30,10 +30,14 @@ class LockOptions:
     no_cuda: bool = False
     virtual_packages: tuple[VirtualPackage, ...] = ()
     channel_priority: str = "strict"
+    #: From the ``store_platforms`` setting: used when neither options nor spec name any.
+    default_platforms: tuple[str, ...] = ()
 
     def target_platforms(self, spec: EnvironmentSpec) -> list[str]:
-        """Platforms asked for: options, else the spec's ``platforms:``, else this one."""
-        names = list(self.platforms or spec.platforms) or [current_platform()]
+        """Platforms asked for: options, else the spec's ``platforms:``, else the
+        ``store_platforms`` setting, else this machine's."""
+        names = (list(self.platforms or spec.platforms or self.default_platforms)
+                 or [current_platform()])
         return sorted({check_platform(p) for p in names})
 
     def virtual_packages_for(self, platform: str) -> tuple[VirtualPackage, ...]:
@@ -52,6 +56,7 @@ class PackageChange:
     name: str
     old: str | None  # "version build", None when added
     new: str | None  # None when removed
+    source: str = "conda"  # or "pypi" (then old/new are "version (pypi)")
 
     @property
     def kind(self) -> str:
@@ -61,7 +66,7 @@ class PackageChange:
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {"platform": self.platform, "name": self.name, "kind": self.kind,
-                "old": self.old, "new": self.new}
+                "old": self.old, "new": self.new, "source": self.source}
 
 
 def diff_platform(platform: str, old: PlatformLock | None,
@@ -78,6 +83,18 @@ def diff_platform(platform: str, old: PlatformLock | None,
             platform, name,
             f"{a.version} {a.build}" if a else None,
             f"{b.version} {b.build}" if b else None,
+        ))
+    pypi_before = {p.name: p for p in old.pypi} if old else {}
+    pypi_after = {p.name: p for p in new.pypi} if new else {}
+    for name in sorted(pypi_before.keys() | pypi_after.keys()):
+        a, b = pypi_before.get(name), pypi_after.get(name)
+        if a is not None and b is not None and (a.sha256 == b.sha256 and a.url == b.url):
+            continue
+        changes.append(PackageChange(
+            platform, name,
+            f"{a.version} (pypi)" if a else None,
+            f"{b.version} (pypi)" if b else None,
+            source="pypi",
         ))
     return changes
 
@@ -107,6 +124,10 @@ def staleness(lock: Lockfile, spec: EnvironmentSpec, options: LockOptions) -> li
         if tuple(have) != wanted:
             reasons.append(f"virtual packages for {platform} changed: "
                            f"{_names(have)} -> {_names(wanted)}")
+        if spec.pip:
+            from .pypi_lock import pypi_staleness
+
+            reasons += pypi_staleness(spec, platform, lock.platforms[platform])
     return reasons
 
 
@@ -154,6 +175,11 @@ def make_lock(
     if not spec.dependencies:
         raise SpecError(spec_path, "no dependencies given",
                         hint="Add a `dependencies:` list.")
+    pip_section = None
+    if spec.pip:
+        from .pypi_requirements import parse_pip_section
+
+        pip_section = parse_pip_section(spec.pip, path=spec_path)  # fail before solving
     base_dir = spec_path.parent if spec_path else None
     channels = resolve_channels(
         [*spec.channels, *channels_named_in_specs(spec.dependencies)], base_dir=base_dir)
@@ -168,11 +194,20 @@ def make_lock(
     ]
     solved = solve_platforms(channels=channels, specs=spec.dependencies, requests=requests,
                              channel_priority=options.channel_priority, cache_dir=cache_dir)
+    pypi: dict[str, tuple[LockedPypiPackage, ...]] = {}
+    if pip_section is not None:
+        from .pypi_lock import PypiLockRequest, lock_pypi
+
+        pypi = lock_pypi(pip_section, [
+            PypiLockRequest(r.platform, tuple(solved[r.platform]), r.virtual_packages,
+                            preferred=_kept_pypi(previous, r.platform, update))
+            for r in requests], cache_dir=cache_dir / "uv" if cache_dir else None)
     created = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
     return Lockfile(
         spec=spec,
         channels=channels,
-        platforms={r.platform: PlatformLock(r.virtual_packages, tuple(solved[r.platform]))
+        platforms={r.platform: PlatformLock(r.virtual_packages, tuple(solved[r.platform]),
+                                            pypi.get(r.platform, ()))
                    for r in requests},
         input_hash=spec.input_hash(),
         created_at=created.isoformat().replace("+00:00", "Z"),
@@ -189,10 +224,23 @@ def _kept(previous: Lockfile | None, platform: str,
     return tuple(p for p in previous.platforms[platform].packages if p.name not in named)
 
 
+def _kept_pypi(previous: Lockfile | None, platform: str,
+               update: Sequence[str]) -> tuple[LockedPypiPackage, ...]:
+    if not update or previous is None or platform not in previous.platforms:
+        return ()
+    from .pypi_names import normalise
+
+    named = {normalise(n) for n in update}
+    return tuple(p for p in previous.platforms[platform].pypi if p.name not in named)
+
+
 def check_update_names(previous: Lockfile, update: Sequence[str]) -> None:
-    """Refuse ``--update`` names that no platform of the lockfile has."""
+    """Refuse ``--update`` names that no platform of the lockfile has (conda or PyPI)."""
+    from .pypi_names import normalise
+
     locked = {p.name for pl in previous.platforms.values() for p in pl.packages}
-    unknown = sorted(set(update) - locked)
+    locked_pypi = {p.name for pl in previous.platforms.values() for p in pl.pypi}
+    unknown = sorted(n for n in set(update) - locked if normalise(n) not in locked_pypi)
     if unknown:
         raise CondaStoreError(
             f"cannot update {', '.join(unknown)}: not in the lockfile",

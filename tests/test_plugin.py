@@ -85,3 +85,21 @@ def test_settings_show_in_conda_config_and_are_read(tmp_path):
                                "print(setting('store_dir'))"],
         env=env, capture_output=True, text=True, check=True)
     assert read.stdout.strip() == "/srv/store"
+
+
+@pytest.mark.conda
+def test_lock_defaults_come_from_condarc_settings(tmp_path, channel):
+    env = isolated_env(tmp_path / "conda", extra_condarc=(
+        "plugins:\n  store_platforms: [linux-64, win-64]\n  store_cuda: '12.4'\n"))
+    spec = tmp_path / "environment.yml"
+    spec.write_text(f"channels: [{channel.url}]\ndependencies: [cudapkg]\n")
+    done = run_conda("store", "lock", str(spec), "--json", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["platforms"] == {"linux-64": 1, "win-64": 1}
+    lock = json.loads((tmp_path / "conda-store.lock.json").read_text())
+    cuda = [v for v in lock["platforms"]["linux-64"]["virtual_packages"] if v["name"] == "__cuda"]
+    assert cuda == [{"name": "__cuda", "version": "12.4", "build": "0"}]
+    # The command line wins over the setting.
+    refused = run_conda("store", "lock", str(spec), "--no-cuda", "--json", env=env)
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["exception_name"] == "UnsatisfiableError"
