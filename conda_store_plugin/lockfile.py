@@ -379,7 +379,7 @@ class Lockfile:
 
 def validate_dict(data: Any, *, path: str | Path | None = None) -> None:
     """Check ``data`` against ``SCHEMA``; raise ``LockfileError`` naming the first problem."""
-    from jsonschema import Draft202012Validator
+    from .schema_check import schema_problem
 
     if isinstance(data, Mapping) and data.get("format") == FORMAT:
         version = str(data.get("version", ""))
@@ -390,14 +390,9 @@ def validate_dict(data: Any, *, path: str | Path | None = None) -> None:
                 path, f"lockfile format {version} is newer than this conda-store-plugin "
                       f"understands ({VERSION})",
                 hint="Upgrade conda-store-plugin to read it.")
-    validator = Draft202012Validator(SCHEMA)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise LockfileError(path, f"not a valid conda-store lockfile at {where}: "
-                                  f"{first.message}{more}")
+    problem = schema_problem(SCHEMA, data)
+    if problem:
+        raise LockfileError(path, f"not a valid conda-store lockfile {problem}")
 
 
 def loads(text: str, *, path: str | Path | None = None) -> Lockfile:
