@@ -85,14 +85,18 @@ def lock(
         raise CondaStoreError("--check and --update cannot be used together",
                               hint="Run --check alone, or --update alone.")
     spec = load_spec(spec_file)
-    from .conda_layer.settings import setting
+    from .config import load_config
+    from .locking import lock_channel_priority
 
+    config = load_config()
     if cuda is None and not no_cuda:
-        cuda = setting("store_cuda")
+        cuda = config.store_cuda
     options = LockOptions(
         platforms=tuple(platforms), cuda=cuda, no_cuda=no_cuda,
         virtual_packages=tuple(VirtualPackage.parse(v) for v in virtual_packages),
-        default_platforms=tuple(setting("store_platforms") or ()),
+        default_platforms=config.store_platforms,
+        channel_priority=lock_channel_priority(config.channel_priority),
+        config=config,
     )
 
     if check:
@@ -184,6 +188,7 @@ class InstallResult:
     downloaded_bytes: int = 0
     extracted: tuple[str, ...] = ()
     reused: tuple[str, ...] = ()  # found complete in the package cache
+    pypi: tuple[str, ...] = ()  # ``name==version`` of the locked PyPI packages (uv step)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: plan, fetch, link, total
 
     @property
@@ -211,6 +216,7 @@ class InstallResult:
                 "extracted": len(self.extracted),
                 "reused": len(self.reused),
             },
+            "pypi": list(self.pypi),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
 
@@ -236,7 +242,8 @@ def install(
         prefix: the environment's path (``-p``); exclusive with ``name``.
         name: the environment's name under conda's envs dir (``-n``).
         platform: the lock's platform to install; default this machine's.
-        offline: use the package cache only; fail naming what it lacks.
+        offline: use the package cache only; fail naming what it lacks. Also on when
+            conda's configuration says ``offline: true``.
         pkgs_dir: the package cache; default conda's first writable ``pkgs_dirs``.
         progress: ``callable(fetch.ProgressEvent)``, called from this thread.
 
@@ -244,22 +251,35 @@ def install(
         LockfileError, PlatformNotLockedError, ChecksumMismatchError, InstallError
         (and its subclasses in ``install_errors``): the environment is unchanged.
     """
+    import dataclasses
     import os
     import time
 
-    from . import lockfile as lockfile_io
-    from .install import apply_plan, make_plan, platform_lock, resolve_prefix
+    from .install import (
+        apply_plan,
+        install_pypi_step,
+        make_plan,
+        read_platform_lock,
+        resolve_prefix,
+    )
 
     start = time.perf_counter()
+    if not offline:
+        from .config import load_config
+
+        offline = load_config().offline
     path = Path(lockfile_path) if lockfile_path else Path.cwd() / DEFAULT_FILENAME
-    lock = lockfile_io.read(path)
+    lock, target_platform, packages = read_platform_lock(path, platform)
     target = resolve_prefix(prefix=prefix, name=name)
-    target_platform, packages = platform_lock(lock, platform, path)
     plan = make_plan(lock, prefix=target, platform=target_platform, packages=packages)
     timings = {"plan": time.perf_counter() - start}
     result = InstallResult(lockfile_path=path, prefix=target, platform=target_platform,
                            created=False, unchanged=len(plan.unchanged), timings=timings)
+    pypi = lock.platforms[target_platform].pypi
     if plan.noop:
+        if pypi:  # uv installs what is missing, quickly does nothing otherwise
+            install_pypi_step(plan, pypi, offline=offline)
+            result = dataclasses.replace(result, pypi=_pypi_names(pypi))
         timings["total"] = time.perf_counter() - start
         return result
 
@@ -268,9 +288,18 @@ def install(
 
         pkgs_dir = default_pkgs_dir()
     pkgs_dir = Path(os.path.abspath(os.path.expanduser(str(pkgs_dir))))
+    if pypi:  # download and check the PyPI files before anything in the env changes
+        from .pypi_install import fetch_pypi
+
+        fetch_pypi(lock.platforms[target_platform], target_platform, prefix=target,
+                   offline=offline)
     applied = apply_plan(plan, pkgs_dir=pkgs_dir, offline=offline, progress=progress)
-    timings.update(fetch=applied.fetch_s, link=applied.link_s,
-                   total=time.perf_counter() - start)
+    timings.update(fetch=applied.fetch_s, link=applied.link_s)
+    if pypi:
+        pypi_start = time.perf_counter()
+        install_pypi_step(plan, pypi, offline=offline)
+        timings["pypi"] = time.perf_counter() - pypi_start
+    timings["total"] = time.perf_counter() - start
     report = applied.fetch
     return InstallResult(
         lockfile_path=path, prefix=target, platform=target_platform,
@@ -284,8 +313,13 @@ def install(
         downloaded_bytes=report.downloaded_bytes,
         extracted=tuple(report.extracted),
         reused=tuple(report.reused),
+        pypi=_pypi_names(pypi),
         timings=timings,
     )
+
+
+def _pypi_names(packages: Any) -> tuple[str, ...]:
+    return tuple(f"{p.name}=={p.version}" for p in packages)
 
 
 # --- environment store -----------------------------------------------------------------
@@ -434,14 +468,14 @@ def show(*, environment: str, build: int | str | None = None,
 def use(*, environment: str, build: int | str, store: str | Path | None = None) -> UseResult:
     """Make a completed build current (roll back or forward); switches the link atomically."""
     from .exceptions import BuildStateError
-    from .store.builds import clean_up, lock_env, observe, read_build, read_env
-    from .store.current import set_current
+    from .store.builds import lock_env, observe, read_build, read_env
+    from .store.current import repair, set_current
     from .store.usage import write_use
 
     layout, ref = _store_ref(store, environment, build)
     with lock_env(layout, ref):
-        env = read_env(layout, ref)
-        clean_up(layout, ref)
+        read_env(layout, ref)  # unknown environment: say so before anything else
+        env = repair(layout, ref)
         record = read_build(layout, ref, ref.build)
         status = observe(layout, ref, record).status
         if status != "completed" or not Path(record.prefix).is_dir():
@@ -471,12 +505,14 @@ def delete(*, environment: str, build: int | str | None = None, force: bool = Fa
 
     The current build needs ``force`` (the environment then has no current build).
     """
-    from .store.builds import clean_up, lock_env
+    from .store.builds import lock_env, read_env
+    from .store.current import repair
     from .store.remove import delete_build, delete_environment
 
     layout, ref = _store_ref(store, environment, build)
     with lock_env(layout, ref):
-        clean_up(layout, ref)
+        read_env(layout, ref)
+        repair(layout, ref)
     if ref.build is None:
         return DeleteResult(ref.key, tuple(delete_environment(layout, ref, force=force)))
     return DeleteResult(ref.key, (delete_build(layout, ref, ref.build, force=force),))
@@ -550,14 +586,15 @@ def recreate(*, environment: str, build: int | str | None = None, offline: bool 
              pkgs_dir: str | Path | None = None, store: str | Path | None = None,
              progress: Any = None) -> Any:
     """Re-install an archived build from its lockfile, same URLs and hashes (offline ok)."""
-    from .store.builds import clean_up, lock_env, read_env
+    from .store.builds import lock_env, read_env
+    from .store.current import repair
     from .store.recreate import run_recreate
     from .store.views import resolve_number
 
     layout, ref = _store_ref(store, environment, build)
     with lock_env(layout, ref):
         number = resolve_number(layout, ref, read_env(layout, ref))
-        clean_up(layout, ref)
+        repair(layout, ref)
     return run_recreate(layout, ref, number, offline=offline,
                         pkgs_dir=Path(pkgs_dir) if pkgs_dir else None, progress=progress)
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .channels import channels_named_in_specs, resolve_channels
 from .exceptions import CondaStoreError, SpecError
-from .lockfile import Lockfile, LockedPackage, LockedPypiPackage, PlatformLock
+from .lockfile import Channel, LockedPackage, LockedPypiPackage, Lockfile, PlatformLock
 from .platforms import (
     VirtualPackage,
     check_platform,
@@ -19,6 +20,9 @@ from .platforms import (
     virtual_packages_for,
 )
 from .spec import HASH_VERSION, EnvironmentSpec
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,10 @@ class LockOptions:
     channel_priority: str = "strict"
     #: From the ``store_platforms`` setting: used when neither options nor spec name any.
     default_platforms: tuple[str, ...] = ()
+    #: conda's configuration (``config.load_config``): channels when the spec names
+    #: none, channel_alias/custom_channels/custom_multichannels, credentials, network.
+    #: None: no configuration (names go to conda.anaconda.org, nothing else is known).
+    config: Config | None = None
 
     def target_platforms(self, spec: EnvironmentSpec) -> list[str]:
         """Platforms asked for: options, else the spec's ``platforms:``, else the
@@ -110,11 +118,19 @@ def diff_locks(old: Lockfile | None, new: Lockfile) -> list[PackageChange]:
 def staleness(lock: Lockfile, spec: EnvironmentSpec, options: LockOptions) -> list[str]:
     """Why ``lock`` no longer matches ``spec`` under ``options``; empty when it does."""
     reasons = []
+    spec = spec_without_credentials(spec)
     if lock.hash_version != HASH_VERSION:
         reasons.append(f"input hash version {lock.hash_version} differs from "
                        f"{HASH_VERSION} (made by another conda-store-plugin)")
     elif lock.input_hash != spec.input_hash():
         reasons.append("the spec changed: " + _spec_difference(lock.spec, spec))
+    elif not spec.channels and options.config is not None:
+        from .credentials import strip_credentials
+
+        wanted = [strip_credentials(c.url) for c in lock_channels(spec, options)]
+        have = [c.url for c in lock.channels]
+        if wanted != have:
+            reasons.append(f"the configured channels changed: {have} -> {wanted}")
     for platform in options.target_platforms(spec):
         if platform not in lock.platforms:
             reasons.append(f"platform {platform} is not locked")
@@ -169,9 +185,11 @@ def make_lock(
     """
     from .solve import SolveRequest, solve_platforms
 
-    if not spec.channels:
-        raise SpecError(spec_path, "no channels given",
-                        hint="Add a `channels:` list, e.g. `channels: [conda-forge]`.")
+    config = options.config
+    if not spec.channels and not (config is not None and config.channels):
+        raise SpecError(spec_path, "no channels given, and none configured",
+                        hint="Add a `channels:` list, e.g. `channels: [conda-forge]`, or "
+                             "configure conda's (`conda config --add channels conda-forge`).")
     if not spec.dependencies:
         raise SpecError(spec_path, "no dependencies given",
                         hint="Add a `dependencies:` list.")
@@ -181,8 +199,7 @@ def make_lock(
 
         pip_section = parse_pip_section(spec.pip, path=spec_path)  # fail before solving
     base_dir = spec_path.parent if spec_path else None
-    channels = resolve_channels(
-        [*spec.channels, *channels_named_in_specs(spec.dependencies)], base_dir=base_dir)
+    channels = lock_channels(spec, options, base_dir=base_dir)
     platforms = options.target_platforms(spec)
     requests = [
         SolveRequest(
@@ -192,8 +209,19 @@ def make_lock(
         )
         for p in platforms
     ]
-    solved = solve_platforms(channels=channels, specs=spec.dependencies, requests=requests,
-                             channel_priority=options.channel_priority, cache_dir=cache_dir)
+    uv_cache = cache_dir / "uv" if cache_dir else None
+    prefetch = contextlib.nullcontext()
+    if pip_section is not None:
+        from .pypi_lock import prefetch_pypi  # warms uv's cache while conda solves
+
+        prefetch = prefetch_pypi(pip_section, requests[0].platform, requests[0].virtual_packages,
+                                 dependencies=spec.dependencies, cache_dir=uv_cache)
+    with prefetch:
+        solved = solve_platforms(channels=channels, specs=spec.dependencies,
+                                 requests=requests, channel_priority=options.channel_priority,
+                                 cache_dir=cache_dir, config=config)
+    solved = {p: [_package_without_credentials(pkg) for pkg in pkgs]
+              for p, pkgs in solved.items()}
     pypi: dict[str, tuple[LockedPypiPackage, ...]] = {}
     if pip_section is not None:
         from .pypi_lock import PypiLockRequest, lock_pypi
@@ -201,11 +229,12 @@ def make_lock(
         pypi = lock_pypi(pip_section, [
             PypiLockRequest(r.platform, tuple(solved[r.platform]), r.virtual_packages,
                             preferred=_kept_pypi(previous, r.platform, update))
-            for r in requests], cache_dir=cache_dir / "uv" if cache_dir else None)
+            for r in requests], cache_dir=uv_cache)
     created = (now or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
+    spec = spec_without_credentials(spec)  # a lockfile never holds credentials
     return Lockfile(
         spec=spec,
-        channels=channels,
+        channels=tuple(_channel_without_credentials(c) for c in channels),
         platforms={r.platform: PlatformLock(r.virtual_packages, tuple(solved[r.platform]),
                                             pypi.get(r.platform, ()))
                    for r in requests},
@@ -214,6 +243,70 @@ def make_lock(
         tool_version=__version__,
         channel_priority=options.channel_priority,
     )
+
+
+def lock_channels(spec: EnvironmentSpec, options: LockOptions, *,
+                  base_dir: Path | None = None) -> tuple[Channel, ...]:
+    """The channels a lock of ``spec`` uses, in priority order, with credentials.
+
+    URLs carry the credentials the configuration has for them: strip them before
+    writing anything.
+
+    The spec's ``channels:``, else the configured ``channels``; then the channels of
+    ``channel::name`` dependencies.
+    """
+    config = options.config
+    names = list(spec.channels) or list(config.channels if config is not None else ())
+    channels = resolve_channels([*names, *channels_named_in_specs(spec.dependencies)],
+                                base_dir=base_dir, config=config)
+    if config is None:
+        return channels
+    from .credentials import CredentialSource
+
+    source = CredentialSource.from_config(config)
+    return tuple(Channel(c.name, source.attach(c.url)) for c in channels)
+
+
+def lock_channel_priority(configured: str | None) -> str:
+    """The ``channel_priority`` a lock uses for conda's configured value.
+
+    ``strict`` and ``disabled`` are used as they are. ``flexible`` (conda's default)
+    locks ``strict`` while the lockfile format cannot record ``flexible``: the lock
+    says how it was solved, and a strict solution is one a flexible solve prefers.
+    """
+    from .lockfile import SCHEMA
+
+    recordable = (SCHEMA["properties"]["options"]["properties"]["channel_priority"]
+                  .get("enum", ("strict", "disabled")))
+    value = (configured or "strict").lower()
+    return value if value in recordable else "strict"
+
+
+def spec_without_credentials(spec: EnvironmentSpec) -> EnvironmentSpec:
+    """``spec`` with credentials removed from its channel URLs."""
+    from dataclasses import replace
+
+    from .credentials import strip_credentials
+
+    channels = tuple(strip_credentials(c) for c in spec.channels)
+    return spec if channels == spec.channels else replace(spec, channels=channels)
+
+
+def _channel_without_credentials(channel: Channel) -> Channel:
+    from .credentials import strip_credentials
+
+    return Channel(strip_credentials(channel.name), strip_credentials(channel.url))
+
+
+def _package_without_credentials(pkg: LockedPackage) -> LockedPackage:
+    from dataclasses import replace
+
+    from .credentials import has_credentials, strip_credentials
+
+    if not (has_credentials(pkg.url) or has_credentials(pkg.channel)):
+        return pkg
+    return replace(pkg, url=strip_credentials(pkg.url),
+                   channel=strip_credentials(pkg.channel))
 
 
 def _kept(previous: Lockfile | None, platform: str,

@@ -26,3 +26,53 @@ def conda_settings():
     from .conda_layer.settings import settings
 
     yield from settings()
+
+
+@hookimpl
+def conda_pre_commands():
+    """Lock the package caches for commands that install from them or clean them."""
+    from conda.plugins.types import CondaPreCommand
+
+    from .conda_layer.cache_locks import EXCLUSIVE_COMMANDS, SHARED_COMMANDS, pre_command
+
+    yield CondaPreCommand(name="conda-store-cache-locks", action=pre_command,
+                          run_for=set(SHARED_COMMANDS | EXCLUSIVE_COMMANDS))
+    # conda's rattler solver has the same exit crash as our engine; guard every command.
+    from .conda_layer.exit_guard import RUN_FOR, guard_exit
+
+    yield CondaPreCommand(name="conda-store-exit-guard", action=guard_exit, run_for=RUN_FOR)
+
+
+@hookimpl
+def conda_post_commands():
+    """Release the package cache locks (at exit if the command failed)."""
+    from conda.plugins.types import CondaPostCommand
+
+    from .conda_layer.cache_locks import EXCLUSIVE_COMMANDS, SHARED_COMMANDS, post_command
+
+    yield CondaPostCommand(name="conda-store-cache-locks", action=post_command,
+                           run_for=set(SHARED_COMMANDS | EXCLUSIVE_COMMANDS))
+
+
+@hookimpl
+def conda_package_extractors():
+    """conda's extractor for .conda/.tar.bz2, under entry locks and into staging."""
+    from .conda_layer.cache_locks import enabled_quietly
+
+    if not enabled_quietly():
+        return
+    from conda.plugins.types import CondaPackageExtractor
+
+    from .conda_layer.extractor import EXTENSIONS, NAME, extract
+
+    yield CondaPackageExtractor(name=NAME, extensions=list(EXTENSIONS), extract=extract)
+
+
+@hookimpl
+def conda_health_checks():
+    """``conda doctor``: half-extracted or leftover package cache entries."""
+    from conda.plugins.types import CondaHealthCheck
+
+    from .conda_layer.health import FIX, NAME, SUMMARY, check, fixer
+
+    yield CondaHealthCheck(name=NAME, action=check, fixer=fixer, summary=SUMMARY, fix=FIX)

@@ -11,11 +11,18 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .exceptions import ChannelError, CondaStoreError, UnsatisfiableError
 from .lockfile import Channel, LockedPackage
 from .platforms import VirtualPackage
 from .records import locked_from_record, record_from_locked
+
+if TYPE_CHECKING:
+    from .config import Config
+
+#: Our ``channel_priority`` values -> py-rattler's ``ChannelPriority`` member names.
+_PRIORITIES = {"strict": "Strict", "flexible": "Flexible", "disabled": "Disabled"}
 
 
 @dataclass(frozen=True)
@@ -35,27 +42,61 @@ def solve_platforms(
     requests: Sequence[SolveRequest],
     channel_priority: str = "strict",
     cache_dir: Path | None = None,
+    config: Config | None = None,
 ) -> dict[str, list[LockedPackage]]:
     """Solve ``specs`` for every request; returns packages per platform.
+
+    ``config`` sets up the network (proxies, TLS, .netrc: ``http_client``), whether
+    sharded repodata (CEP-16) is used where a channel has it (``repodata_use_shards``,
+    on by default: the shard index and the shards of the names the solve reaches are
+    fetched instead of the whole ``repodata.json``), and ``offline`` (cached repodata
+    only). Channel URLs may carry credentials; error messages never show them.
 
     Raises:
         UnsatisfiableError: for the first platform (in request order) with no solution.
         ChannelError: a channel cannot be reached, or is empty for a platform.
     """
-    return asyncio.run(_solve_all(channels, specs, requests, channel_priority, cache_dir))
+    from .engine import run
+
+    # engine.run, not asyncio.run: it lets rattler's threads leave Python before we
+    # return, so the process cannot crash at exit (see engine.py).
+    return run(_solve_all(channels, specs, requests, channel_priority, cache_dir, config))
 
 
-async def _solve_all(channels, specs, requests, channel_priority, cache_dir):
-    from rattler import Gateway
+def make_gateway(config: Config | None, cache_dir: Path | None) -> object:
+    """A py-rattler ``Gateway`` that fetches repodata the way ``config`` says."""
+    from rattler import Gateway, SourceConfig
 
-    gateway = Gateway(cache_dir=cache_dir, show_progress=False)
+    from .config import Config as ConfigType
+    from .http_client import make_client
+
+    config = config or ConfigType()
+    source = SourceConfig(sharded_enabled=config.repodata_use_shards,
+                          cache_action="force-cache-only" if config.offline
+                          else "cache-or-fetch")
+    return Gateway(cache_dir=cache_dir, default_config=source, client=make_client(config),
+                   show_progress=False)
+
+
+async def _solve_all(channels, specs, requests, channel_priority, cache_dir, config):
+    from .credentials import redact, secrets_of
+
+    gateway = make_gateway(config, cache_dir)
     results = await asyncio.gather(
         *(_solve_one(gateway, channels, specs, r, channel_priority) for r in requests),
         return_exceptions=True,
     )
     for request, result in zip(requests, results):
         if isinstance(result, BaseException):
-            raise await _explain(gateway, channels, request, result)
+            error = await _explain(gateway, channels, request, result,
+                                   offline=bool(config and config.offline))
+            secrets = secrets_of(c.url for c in channels)
+            if isinstance(error, CondaStoreError) and secrets:
+                for attribute in ("message", "explanation", "channel"):
+                    if isinstance(getattr(error, attribute, None), str):
+                        setattr(error, attribute, redact(getattr(error, attribute), secrets))
+                error.args = tuple(redact(str(a), secrets) for a in error.args)
+            raise error
     solved = dict(zip((r.platform for r in requests), results))
     await _refuse_empty_channels(gateway, channels, solved)
     return solved
@@ -66,8 +107,7 @@ async def _solve_one(gateway, channels, specs, request: SolveRequest, channel_pr
 
     virtual = [GenericVirtualPackage(PackageName(vp.name), Version(vp.version), vp.build)
                for vp in request.virtual_packages]
-    priority = (ChannelPriority.Strict if channel_priority == "strict"
-                else ChannelPriority.Disabled)
+    priority = getattr(ChannelPriority, _PRIORITIES.get(channel_priority, "Strict"))
     platforms = [request.platform] if request.platform == "noarch" else [
         request.platform, "noarch"]
     records = await solve(
@@ -82,7 +122,8 @@ async def _solve_one(gateway, channels, specs, request: SolveRequest, channel_pr
     return [locked_from_record(r) for r in records]
 
 
-async def _explain(gateway, channels, request: SolveRequest, exc: BaseException) -> Exception:
+async def _explain(gateway, channels, request: SolveRequest, exc: BaseException, *,
+                   offline: bool = False) -> Exception:
     """Turn an engine error into one of ours, saying which channel or spec is at fault."""
     if isinstance(exc, CondaStoreError):
         return exc
@@ -94,11 +135,21 @@ async def _explain(gateway, channels, request: SolveRequest, exc: BaseException)
         return UnsatisfiableError(request.platform, str(exc))
     if kind in ("GatewayError", "FetchRepoDataError", "IoError", "InvalidChannelError"):
         failing = _channel_in_message(channels, str(exc))
-        return ChannelError(failing.url if failing else ", ".join(c.url for c in channels),
-                            f"cannot fetch repodata for {request.platform}: {exc}")
+        from .credentials import redact, secrets_of, strip_credentials
+
+        urls = failing.url if failing else ", ".join(c.url for c in channels)
+        return ChannelError(strip_credentials(urls) if failing else redact(urls),
+                            f"cannot fetch repodata for {request.platform}: "
+                            f"{redact(str(exc), secrets_of(c.url for c in channels))}",
+                            hint=_OFFLINE_HINT if offline else None)
     if isinstance(exc, Exception):
         return exc
     raise exc
+
+
+_OFFLINE_HINT = ("conda's configuration says `offline: true` (or CONDA_OFFLINE is set): only "
+                 "cached repodata is used, and this channel's is not cached. Lock once "
+                 "online, or turn offline mode off.")
 
 
 def _channel_in_message(channels: Sequence[Channel], message: str) -> Channel | None:
@@ -122,8 +173,10 @@ async def _empty_channels(gateway, channels: Sequence[Channel], platform: str) -
 
 
 def _empty_channel_error(channel: Channel, platform: str) -> ChannelError:
+    from .credentials import strip_credentials
+
     return ChannelError(
-        channel.url, f"has no packages for {platform} or noarch",
+        strip_credentials(channel.url), f"has no packages for {platform} or noarch",
         hint="Check the channel name or URL (a typo gives an empty channel), "
              "or remove it from `channels:`.")
 

@@ -89,3 +89,58 @@ def rattler_cache_dir(tmp_path: Path) -> Path:
     path = tmp_path / "rattler-cache"
     path.mkdir()
     return path
+
+
+# --- PyPI: wheels, simple indexes and a conda channel with a python that runs ----------
+
+from tests.support.pypi import (  # noqa: E402
+    IndexServer,
+    PypiIndex,
+    build_index,
+    python_channel_packages,
+)
+
+
+@pytest.fixture
+def make_pypi_index(tmp_path: Path) -> Callable[..., PypiIndex]:
+    """Factory: ``make_pypi_index(wheel_specs=None, name="pypi") -> PypiIndex`` (a folder;
+    ``None`` builds tests/support/pypi.py:default_wheels)."""
+
+    def make(specs: Iterable[Any] | None = None, name: str = "pypi") -> PypiIndex:
+        return build_index(tmp_path / name, specs)
+
+    return make
+
+
+@pytest.fixture
+def make_index_server() -> Iterator[Callable[..., IndexServer]]:
+    """Factory: ``make_index_server(index_root, **ChannelServer_kwargs)``; stopped at
+    teardown. The simple index is at ``server.url + "/simple"``."""
+    servers: list[IndexServer] = []
+
+    def make(root: Path, **kwargs: Any) -> IndexServer:
+        servers.append(IndexServer(root, **kwargs).start())
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def pypi_index(make_pypi_index: Callable[..., PypiIndex]) -> PypiIndex:
+    """The default test index (a folder), built for this test."""
+    return make_pypi_index()
+
+
+@pytest.fixture
+def pypi_server(pypi_index: PypiIndex, make_index_server: Callable[..., IndexServer]
+                ) -> IndexServer:
+    """``pypi_index`` served on 127.0.0.1."""
+    return make_index_server(pypi_index.root)
+
+
+@pytest.fixture
+def python_channel(make_channel: Callable[..., Channel]) -> Channel:
+    """A conda channel whose ``python`` really runs (tests/support/pypi.py)."""
+    return make_channel(python_channel_packages(), name="python-channel")

@@ -12,10 +12,10 @@ from conda_store_plugin.cli import main
 from conda_store_plugin.exceptions import (
     ChannelError,
     LockfileOutOfDateError,
+    PipRequirementError,
     SpecError,
     UnknownPlatformError,
     UnsatisfiableError,
-    UnsupportedSpecFeatureError,
 )
 from tests.support.channels import PackageSpec, for_subdirs
 
@@ -189,12 +189,14 @@ def test_bad_input_is_refused_and_nothing_written(tmp_path, channel, rattler_cac
     assert not (tmp_path / "conda-store.lock.json").exists()
 
 
-def test_pip_section_is_refused_until_supported(tmp_path, channel, rattler_cache_dir):
+def test_unlockable_pip_line_is_refused_before_solving(tmp_path, channel, rattler_cache_dir):
+    # The pip section is locked (tests/test_pypi.py); lines a lock cannot reproduce are not.
     spec = tmp_path / "environment.yml"
     spec.write_text(f"channels: [{channel.url}]\ndependencies:\n  - stack\n"
-                    "  - pip:\n      - requests\n")
-    with pytest.raises(UnsupportedSpecFeatureError, match="not supported yet"):
+                    "  - pip:\n      - requests\n      - -e ./src\n")
+    with pytest.raises(PipRequirementError, match="editable installs are not reproducible"):
         lock(spec, rattler_cache_dir, platforms=["linux-64"])
+    assert not (tmp_path / "conda-store.lock.json").exists()
 
 
 def test_unreachable_and_empty_channels(tmp_path, channel, make_server, rattler_cache_dir):

@@ -11,7 +11,13 @@ from collections.abc import Sequence
 
 #: Verb modules, in the order ``--help`` lists them. Each has HELP,
 #: ``configure_parser(parser)`` and ``execute(args) -> int``.
-VERBS = ("lock",)
+VERBS = ("lock", "install", "convert",
+         "build", "list", "history", "show", "use", "diff", "delete", "archive",
+         "recreate", "du", "dedupe")
+
+#: Verbs whose module name differs from the verb (``list`` would shadow the builtin
+#: inside this package).
+MODULES = {"list": "list_"}
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +27,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND",
                                        dest="store_command")
     for verb in VERBS:
-        module = import_module(f"{__name__}.{verb}")
+        module = import_module(f"{__name__}.{MODULES.get(verb, verb)}")
         sub = subparsers.add_parser(verb, help=module.HELP, description=module.HELP)
         module.configure_parser(sub)
         sub.set_defaults(func=module.execute)
@@ -63,3 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def entry() -> None:
+    """Console script and ``python -m``: ``main``, then exit without interpreter teardown.
+
+    py-rattler's threads can crash a finalizing interpreter (see ``engine.py``), so
+    the process ends with ``os._exit`` once output is flushed and atexit has run.
+    """
+    from ..engine import run_engine_then_exit
+
+    run_engine_then_exit(main)

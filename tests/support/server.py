@@ -8,6 +8,7 @@ or inject failures (404/500, truncated bodies, dropped connections) per path.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email.utils
 import socket
@@ -125,6 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if owner.latency_s:
                 owner._stopping.wait(owner.latency_s)
+            rel, refused = owner._authorize(rel, self.headers.get("Authorization"))
+            if refused:
+                status = 401
+                self._send_simple(status, body)
+                return
             failure = owner._take_failure(rel)
             if failure is not None and failure.mode in ("404", "500"):
                 status = int(failure.mode)
@@ -261,6 +267,11 @@ class ChannelServer:
             mapping ``path -> Failure | mode``.
         cache_control: ``Cache-Control`` header value; ``no-cache`` forces clients to
             revalidate (ETag -> 304), so reused ports never serve stale cached repodata.
+        required_token: Emulate an anaconda.org private channel: files are served only
+            below ``/t/<required_token>/`` (that prefix is removed before resolving and
+            logging the path); any other request gets 401.
+        required_basic_auth: ``(user, password)``: requests without that HTTP Basic
+            ``Authorization`` header get 401.
 
     Use as a context manager or call :meth:`start`/:meth:`stop`.
     """
@@ -273,8 +284,12 @@ class ChannelServer:
         bandwidth_bytes_per_s: float | None = None,
         fail_paths: Iterable[str] | Mapping[str, Failure | FailureMode] | None = None,
         cache_control: str = "no-cache",
+        required_token: str | None = None,
+        required_basic_auth: tuple[str, str] | None = None,
     ) -> None:
         self.root = Path(root).resolve()
+        self.required_token = required_token
+        self.required_basic_auth = required_basic_auth
         self.latency_s = latency_s
         self.bandwidth_bytes_per_s = bandwidth_bytes_per_s
         self.cache_control = cache_control
@@ -381,6 +396,20 @@ class ChannelServer:
                 return None
             self._failed[path] += 1
             return failure
+
+    def _authorize(self, rel: str, authorization: str | None) -> tuple[str, bool]:
+        """``(path without the token prefix, refused)`` for one request."""
+        if self.required_basic_auth is not None:
+            user, password = self.required_basic_auth
+            expected = base64.b64encode(f"{user}:{password}".encode()).decode()
+            if authorization != f"Basic {expected}":
+                return rel, True
+        if self.required_token is not None:
+            prefix = f"t/{self.required_token}/"
+            if not rel.startswith(prefix):
+                return rel, True
+            rel = rel[len(prefix):]
+        return rel, False
 
     def _resolve(self, rel: str) -> Path | None:
         file = (self.root / rel).resolve()

@@ -1,0 +1,184 @@
+"""``conda-meta/history`` in conda's format (conda 26.7.1 ``conda/history.py``).
+
+An entry is::
+
+    ==> 2026-11-25 12:00:00 <==
+    # cmd: conda store install conda-store.lock.json -n demo
+    # conda version: 26.7.1
+    -<channel>/<subdir>::name-version-build      (left the environment)
+    +<channel>/<subdir>::name-version-build      (entered it)
+    # remove specs: ['old']
+    # update specs: ['python >=3.12', 'numpy']
+
+conda replays the ``update``/``remove`` spec lines to know what the user asked for
+(``History.get_requested_specs_map``); its solvers keep those packages and may drop
+everything else. An environment whose history names no specs therefore loses *all* its
+packages on ``conda remove --solver rattler PKG``. The ``+``/``-`` lines are diffs
+against the state the previous entries describe; conda writes the next diff from its
+own ``dist_str()`` of the records, so ours must spell the channel the same way
+(``Channel.canonical_name``: ``conda-forge``, or the URL without the subdir).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from .lockfile import LockedPackage
+from .pkgs_cache import conda_channel
+
+_HEAD = re.compile(r"==>\s*(.+?)\s*<==")
+_SPECS = re.compile(r"#\s*(\w+)\s*specs:\s*(.+)?")
+_NAME = re.compile(r"^\s*([A-Za-z0-9_.\-*]+)")
+_DEFAULT_ALIAS = "https://conda.anaconda.org/"
+
+
+def history_path(prefix: Path) -> Path:
+    """``<prefix>/conda-meta/history``."""
+    return Path(prefix) / "conda-meta" / "history"
+
+
+def spec_name(spec: str) -> str:
+    """The package name of a MatchSpec string (``conda-forge::numpy >=2`` -> ``numpy``)."""
+    text = spec.rsplit("::", 1)[-1]
+    match = _NAME.match(text)
+    return match.group(1).lower() if match else text.strip().lower()
+
+
+def _read_lines(prefix: Path) -> list[str]:
+    try:
+        return history_path(prefix).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def requested_specs(prefix: Path) -> dict[str, str]:
+    """Name -> spec the user asked for, replaying the history like conda does."""
+    specs: dict[str, str] = {}
+    for line in _read_lines(prefix):
+        match = _SPECS.match(line.strip())
+        if not match:
+            continue
+        action, text = match.group(1), (match.group(2) or "").strip()
+        try:
+            listed = ast.literal_eval(text) if text.startswith("[") else text.split(",")
+        except (ValueError, SyntaxError):
+            continue
+        listed = [s for s in listed if isinstance(s, str) and s and not s.endswith("@")]
+        if action in ("remove", "uninstall"):
+            for spec in listed:
+                specs.pop(spec_name(spec), None)
+        elif action in ("update", "install", "create", "neutered"):
+            specs.update((spec_name(s), s) for s in listed)
+    return specs
+
+
+def current_state(prefix: Path) -> set[str]:
+    """The set of dist strings the history says are installed (conda's ``get_state``)."""
+    state: set[str] = set()
+    block: list[str] | None = None
+    blocks: list[list[str]] = []
+    for raw in _read_lines(prefix):
+        line = raw.strip()
+        if not line:
+            continue
+        if _HEAD.match(line):
+            block = []
+            blocks.append(block)
+        elif block is not None and not line.startswith("#"):
+            block.append(line)
+    for lines in blocks:
+        if not any(s.startswith(("-", "+")) for s in lines):
+            state = set(lines)  # a full snapshot (old conda)
+            continue
+        for s in lines:
+            if s.startswith("-"):
+                state.discard(s[1:])
+            elif s.startswith("+"):
+                state.add(s[1:])
+    return state
+
+
+def dist_str(pkg: LockedPackage) -> str:
+    """The ``PackageRecord.dist_str()`` conda computes for a locked package."""
+    return f"{canonical_channel(conda_channel(pkg))}::{pkg.dist_name}"
+
+
+def canonical_channel(subdir_url: str) -> str:
+    """``<canonical channel name>/<subdir>`` as conda prints it in history.
+
+    With conda importable its own ``Channel`` decides (custom channel aliases,
+    multichannels); otherwise the default alias is stripped, like conda does.
+    """
+    base, _, subdir = subdir_url.rstrip("/").rpartition("/")
+    try:
+        from conda.models.channel import Channel
+    except ImportError:
+        return f"{_fallback_canonical(base)}/{subdir}"
+    return f"{Channel(subdir_url).canonical_name}/{subdir}"
+
+
+def _fallback_canonical(base: str) -> str:
+    base = re.sub(r"/t/[^/]+", "", base)
+    if base.startswith(_DEFAULT_ALIAS):
+        return base[len(_DEFAULT_ALIAS):]
+    return base
+
+
+def write_entry(
+    prefix: Path,
+    *,
+    packages: Sequence[LockedPackage],
+    update_specs: Iterable[str],
+    remove_specs: Iterable[str] = (),
+    cmd: Sequence[str] | None = None,
+    now: float | None = None,
+) -> None:
+    """Append one entry: the diff from the history's last state to ``packages``."""
+    last = current_state(prefix)
+    current = {dist_str(p) for p in packages}
+    lines = [
+        f"==> {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now))} <==",
+        f"# cmd: {' '.join(cmd if cmd is not None else sys.argv)}",
+    ]
+    version = _conda_version()
+    if version:
+        lines.append(f"# conda version: {version}")
+    lines += [f"-{d}" for d in sorted(last - current)]
+    lines += [f"+{d}" for d in sorted(current - last)]
+    remove = list(remove_specs)
+    update = list(update_specs)
+    if remove:
+        lines.append(f"# remove specs: {remove!r}")
+    if update:
+        lines.append(f"# update specs: {update!r}")
+    path = history_path(prefix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def requested_map(specs: Iterable[str], installed_names: Iterable[str]) -> dict[str, str]:
+    """Name -> spec for the specs that name an installed package."""
+    names = set(installed_names)
+    return {spec_name(s): s for s in specs if spec_name(s) in names}
+
+
+def specs_differ(prefix: Path, wanted: Mapping[str, str], names: Iterable[str]) -> bool:
+    """Whether the history's requested specs, for packages in ``names``, are not ``wanted``."""
+    names = set(names)
+    have = {k: v for k, v in requested_specs(prefix).items() if k in names}
+    return have != dict(wanted)
+
+
+def _conda_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return ".".join(version("conda").split(".")[:3])
+    except PackageNotFoundError:
+        return None

@@ -1,0 +1,143 @@
+"""Read and complete an environment's ``conda-meta/<dist>.json`` records.
+
+Reading is what the install plan needs (name, hashes, URL) and nothing more, so a
+no-op install stays fast. Completing adds what py-rattler's linker leaves out and conda
+writes: ``channel`` as conda spells it (the subdir URL), ``requested_spec``,
+``package_tarball_full_path`` and the ``info/index.json`` fields of the cache record
+(``license_family``, ``arch``, ``platform``...).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write_text
+from .lockfile import LockedPackage
+from .pkgs_cache import CacheEntry, conda_channel
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    """One ``conda-meta/*.json`` record, reduced to what planning compares."""
+
+    name: str
+    version: str
+    build: str
+    sha256: str | None
+    md5: str | None
+    url: str | None
+    record_file: Path
+
+    @property
+    def dist_name(self) -> str:
+        """``name-version-build``."""
+        return f"{self.name}-{self.version}-{self.build}"
+
+    def same_artifact(self, pkg: LockedPackage) -> bool:
+        """Whether ``pkg`` is exactly this package from the same URL."""
+        if self.sha256:
+            same = self.sha256 == pkg.sha256
+        elif self.md5:
+            same = self.md5 == pkg.md5
+        else:
+            same = self.dist_name == pkg.dist_name
+        return same and (self.url is None or self.url == pkg.url)
+
+
+def meta_dir(prefix: Path) -> Path:
+    """``<prefix>/conda-meta``."""
+    return Path(prefix) / "conda-meta"
+
+
+def read_installed(prefix: Path) -> dict[str, InstalledPackage]:
+    """Installed packages by name; an unreadable record is skipped (and so reinstalled)."""
+    installed: dict[str, InstalledPackage] = {}
+    folder = meta_dir(prefix)
+    if not folder.is_dir():
+        return installed
+    for path in folder.glob("*.json"):
+        fields = _identity(path)
+        if fields is None:
+            continue
+        try:
+            pkg = InstalledPackage(
+                name=fields["name"], version=fields["version"], build=fields["build"],
+                sha256=fields.get("sha256"), md5=fields.get("md5"), url=fields.get("url"),
+                record_file=path,
+            )
+        except (KeyError, TypeError):
+            continue
+        installed[pkg.name] = pkg
+    return installed
+
+
+# Records are pretty-printed JSON (conda, py-rattler and we all use a 2-space indent)
+# with the identity fields before the bulky ``files``/``paths_data``: read only the head.
+_HEAD_BYTES = 64 * 1024
+_TOP_FIELD = re.compile(
+    r'^  "(name|version|build|sha256|md5|url)": ("(?:[^"\\]|\\.)*"|null)', re.M)
+_BULK = re.compile(r'^  "(files|paths_data)": ', re.M)
+
+
+def _identity(path: Path) -> dict[str, Any] | None:
+    """name, version, build, sha256, md5, url of a record, without parsing its file list."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_HEAD_BYTES)
+            complete = len(head) < _HEAD_BYTES
+        text = head.decode("utf-8", errors="replace")
+        bulk = _BULK.search(text)
+        if bulk is not None:
+            fields = {m.group(1): json.loads(m.group(2))
+                      for m in _TOP_FIELD.finditer(text, 0, bulk.start())}
+            if {"name", "version", "build"} <= fields.keys():
+                return fields
+        data = json.loads(text) if complete else json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def complete_records(prefix: Path, packages: Sequence[LockedPackage],
+                     requested: Mapping[str, str], pkgs_dir: Path | None) -> int:
+    """Give each package's record the fields conda writes; returns how many changed."""
+    changed = 0
+    for pkg in packages:
+        path = meta_dir(prefix) / f"{pkg.dist_name}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        patched = _patched(data, pkg, requested.get(pkg.name), pkgs_dir)
+        if patched != data:
+            atomic_write_text(path, json.dumps(patched, indent=2) + "\n")
+            changed += 1
+    return changed
+
+
+def _patched(data: Mapping[str, Any], pkg: LockedPackage, spec: str | None,
+             pkgs_dir: Path | None) -> dict[str, Any]:
+    out = dict(data)
+    out["channel"] = conda_channel(pkg)
+    if spec is None:
+        out.pop("requested_spec", None)
+        out["requested_specs"] = []
+    else:
+        out["requested_spec"] = spec
+        out["requested_specs"] = [spec]
+    if pkgs_dir is not None:
+        entry = CacheEntry(pkgs_dir, pkg)
+        if entry.archive.is_file():
+            out["package_tarball_full_path"] = str(entry.archive)
+        try:
+            record = json.loads(entry.record_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
+        for key, value in record.items():
+            out.setdefault(key, value)
+    return out

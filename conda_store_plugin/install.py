@@ -1,0 +1,304 @@
+"""Install a lockfile's packages for one platform into a prefix: exactly those, no solve.
+
+Three steps, and nothing touches the prefix before the third:
+
+1. **plan** (:func:`make_plan`): compare ``conda-meta/*.json`` with the lock (by sha256 and
+   URL) into add / remove / unchanged, and the history's requested specs with the
+   lock's. Nothing to do means return at once (no cache, no engine, no network).
+2. **fill** (``fetch.fill_cache``): every package to add becomes a verified entry of the
+   conda package cache; any checksum, download or extraction failure stops here.
+3. **link** (:func:`apply_plan`): ``rattler.install`` links from that cache (it finds the
+   entries and downloads nothing), then the ``conda-meta`` records get the fields conda
+   writes and ``conda-meta/history`` a conda-format entry with the lock's requested specs.
+
+A failure while linking a *new* environment removes it; an existing environment is
+left as it was by every failure before linking.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .conda_meta import InstalledPackage, meta_dir, read_installed
+from .exceptions import CondaStoreError, PlatformNotLockedError
+from .fetch import FetchReport, ProgressCallback, ProgressEvent
+from .install_errors import LinkError, PackagesNotCachedError, PrefixNotUsableError
+from .lockfile import LockedPackage, Lockfile
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    """What installing a lock into a prefix has to change."""
+
+    prefix: Path
+    platform: str
+    packages: tuple[LockedPackage, ...]
+    to_add: tuple[LockedPackage, ...]
+    to_remove: tuple[InstalledPackage, ...]
+    unchanged: tuple[LockedPackage, ...]
+    requested: Mapping[str, str]  # name -> spec, for locked packages the spec names
+    update_specs: tuple[str, ...]  # the lock's spec.dependencies
+    remove_specs: tuple[str, ...]  # names the history requested that the lock does not
+    specs_changed: bool
+    new_env: bool
+    reinstall: frozenset[str] = frozenset()  # same sha256, new URL: relink anyway
+
+    @property
+    def noop(self) -> bool:
+        """Nothing to add, remove or record."""
+        return not (self.to_add or self.to_remove or self.specs_changed or self.new_env)
+
+
+@dataclass
+class Applied:
+    """What applying a plan did."""
+
+    fetch: FetchReport = field(default_factory=FetchReport)
+    pkgs_dir: Path | None = None
+    fetch_s: float = 0.0
+    link_s: float = 0.0
+
+
+# -- target -------------------------------------------------------------------------
+
+
+def resolve_prefix(*, prefix: str | Path | None, name: str | None,
+                   envs_dir: Path | None = None) -> Path:
+    """The target from ``-p PREFIX`` or ``-n NAME`` (under conda's envs dir)."""
+    if (prefix is None) == (name is None):
+        raise CondaStoreError(
+            "give exactly one target: -n NAME or -p PREFIX",
+            hint="e.g. `conda store install conda-store.lock.json -n myenv`.")
+    if prefix is not None:
+        return Path(os.path.abspath(os.path.expanduser(str(prefix))))
+    if not name or name in (".", "..") or "/" in name or os.sep in name or " " in name:
+        raise CondaStoreError(f"invalid environment name {name!r}",
+                              hint="Use letters, digits, '-', '_' or '.', or give -p PREFIX.")
+    if envs_dir is None:
+        from .conda_dirs import default_envs_dir
+
+        envs_dir = default_envs_dir()
+    return Path(envs_dir) / name
+
+
+def check_prefix(prefix: Path) -> bool:
+    """Refuse unusable targets; return True when the environment is new.
+
+    Raises:
+        PrefixNotUsableError: a file, not writable, or a non-empty folder that is not
+            a conda environment.
+    """
+    if prefix.exists() or prefix.is_symlink():
+        if not prefix.is_dir():
+            raise PrefixNotUsableError(prefix, "it is a file, not a folder",
+                                       hint="Remove the file or choose another path.")
+        is_env = meta_dir(prefix).is_dir()
+        if not is_env and any(prefix.iterdir()):
+            raise PrefixNotUsableError(
+                prefix, "the folder is not empty and is not a conda environment "
+                        "(no conda-meta/)",
+                hint="Give a new or empty folder, or an existing environment.")
+        folders = (prefix, meta_dir(prefix)) if is_env else (prefix,)
+        for folder in folders:
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise PrefixNotUsableError(prefix, f"{folder} is not writable",
+                                           hint="Fix its permissions or choose another "
+                                                "path.")
+        return not is_env
+    for parent in prefix.parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise PrefixNotUsableError(prefix, f"{parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise PrefixNotUsableError(prefix, f"cannot create it: {parent} is not "
+                                                   "writable")
+            break
+    return True
+
+
+# -- plan ---------------------------------------------------------------------------
+
+
+def read_platform_lock(path: Path, platform: str | None
+                       ) -> tuple[Lockfile, str, tuple[LockedPackage, ...]]:
+    """Read the lockfile and pick one platform (default: this machine's).
+
+    Raises:
+        LockfileError: unreadable, not JSON, or not schema-valid.
+        PlatformNotLockedError: the lockfile has nothing for ``platform``.
+    """
+    from . import lockfile as lockfile_io
+
+    lock = lockfile_io.read(path)
+    if platform is None:
+        from .platforms import current_platform
+
+        platform = current_platform()
+    if platform not in lock.platforms:
+        raise PlatformNotLockedError(path, platform, sorted(lock.platforms))
+    return lock, platform, lock.platforms[platform].packages
+
+
+def make_plan(lock: Lockfile, *, prefix: Path, platform: str,
+              packages: Sequence[LockedPackage]) -> InstallPlan:
+    """Compare the prefix with the lock. Reads only ``conda-meta``; writes nothing."""
+    from .conda_history import requested_map, requested_specs
+
+    new_env = check_prefix(prefix)
+    installed = {} if new_env else read_installed(prefix)
+    wanted = {p.name: p for p in packages}
+    to_add, unchanged, reinstall = [], [], set()
+    for pkg in packages:
+        have = installed.get(pkg.name)
+        if have is not None and have.same_artifact(pkg):
+            unchanged.append(pkg)
+            continue
+        to_add.append(pkg)
+        if have is not None and have.sha256 == pkg.sha256:
+            reinstall.add(pkg.name)
+    to_remove = [rec for name, rec in sorted(installed.items()) if name not in wanted]
+
+    requested = requested_map(lock.spec.dependencies, wanted)
+    before = {} if new_env else requested_specs(prefix)
+    before_locked = {k: v for k, v in before.items() if k in wanted}
+    return InstallPlan(
+        prefix=prefix,
+        platform=platform,
+        packages=tuple(packages),
+        to_add=tuple(to_add),
+        to_remove=tuple(to_remove),
+        unchanged=tuple(unchanged),
+        requested=requested,
+        update_specs=tuple(lock.spec.dependencies),
+        remove_specs=tuple(sorted(set(before) - set(requested))),
+        specs_changed=before_locked != requested,
+        new_env=new_env,
+        reinstall=frozenset(reinstall),
+    )
+
+
+# -- apply --------------------------------------------------------------------------
+
+
+def apply_plan(plan: InstallPlan, *, pkgs_dir: Path, offline: bool = False,
+               progress: ProgressCallback | None = None,
+               execute_link_scripts: bool = True) -> Applied:
+    """Fill the cache with what the plan adds, then link and record it.
+
+    Raises:
+        PackagesNotCachedError: ``offline`` and packages are missing from the cache.
+        ChecksumMismatchError, PackageDownloadError, InstallError: before linking.
+        LinkError: linking failed (a new environment is removed).
+    """
+    from .cache_lock import cache_lock
+    from .engine import run as run_engine
+    from .fetch import fill_cache, offline_missing
+
+    emit = progress or (lambda event: None)
+    applied = Applied(pkgs_dir=pkgs_dir)
+    needs_link = bool(plan.to_add or plan.to_remove or plan.new_env)
+    existed_empty = plan.new_env and plan.prefix.is_dir()
+
+    async def fill_and_link() -> None:
+        start = time.perf_counter()
+        if plan.to_add:
+            applied.fetch = await fill_cache(pkgs_dir, plan.to_add, offline=offline,
+                                             progress=emit)
+        applied.fetch_s = time.perf_counter() - start
+        if needs_link:
+            emit(ProgressEvent("link", total=len(plan.to_add) + len(plan.to_remove)))
+            await _guarded(plan, _rattler_install(plan, pkgs_dir, execute_link_scripts),
+                           existed_empty)
+
+    with cache_lock(pkgs_dir, shared=True):
+        if offline:
+            missing = offline_missing(pkgs_dir, plan.to_add)
+            if missing:
+                raise PackagesNotCachedError(pkgs_dir, missing)
+        start = time.perf_counter()
+        run_engine(fill_and_link)  # one event loop: the engine settles once
+        link_start = start + applied.fetch_s
+        _guarded_sync(plan, lambda: _record(plan, pkgs_dir), existed_empty)
+        applied.link_s = time.perf_counter() - link_start
+    emit(ProgressEvent("linked"))
+    return applied
+
+
+def _record(plan: InstallPlan, pkgs_dir: Path) -> None:
+    from .conda_history import write_entry
+    from .conda_meta import complete_records
+
+    complete_records(plan.prefix, plan.packages, plan.requested, pkgs_dir)
+    write_entry(plan.prefix, packages=plan.packages, update_specs=plan.update_specs,
+                remove_specs=plan.remove_specs)
+
+
+async def _guarded(plan: InstallPlan, linking, existed_empty: bool) -> None:
+    try:
+        await linking
+    except BaseException as exc:
+        _clean_up(plan, existed_empty)
+        if isinstance(exc, CondaStoreError) or not isinstance(exc, Exception):
+            raise
+        raise LinkError(plan.prefix, str(exc) or type(exc).__name__,
+                        new_env=plan.new_env) from exc
+
+
+def _guarded_sync(plan: InstallPlan, step, existed_empty: bool) -> None:
+    try:
+        step()
+    except BaseException as exc:
+        _clean_up(plan, existed_empty)
+        if isinstance(exc, CondaStoreError) or not isinstance(exc, Exception):
+            raise
+        raise LinkError(plan.prefix, str(exc) or type(exc).__name__,
+                        new_env=plan.new_env) from exc
+
+
+def _clean_up(plan: InstallPlan, existed_empty: bool) -> None:
+    """Remove a half-made new environment (an empty folder given as target stays)."""
+    if plan.new_env:
+        shutil.rmtree(plan.prefix, ignore_errors=True)
+        if existed_empty:
+            plan.prefix.mkdir(exist_ok=True)
+
+
+async def _rattler_install(plan: InstallPlan, pkgs_dir: Path,
+                           execute_link_scripts: bool) -> None:
+    from rattler import Platform
+    from rattler import install as rattler_install
+
+    from .records import record_from_locked
+
+    plan.prefix.mkdir(parents=True, exist_ok=True)
+    await rattler_install(
+        [record_from_locked(p) for p in plan.packages],
+        plan.prefix,
+        cache_dir=pkgs_dir,
+        reinstall_packages=set(plan.reinstall) or None,
+        platform=Platform(plan.platform),
+        execute_link_scripts=execute_link_scripts,
+        show_progress=False,
+    )
+
+
+def install_pypi_step(plan: InstallPlan, packages: Sequence, *, offline: bool) -> None:
+    """Install the lock's PyPI packages with uv, once the conda packages are linked.
+
+    A failure removes an environment this install created; an existing one keeps its
+    (already updated) conda packages, and running the install again completes it.
+    """
+    from .pypi_install import install_pypi
+
+    try:
+        install_pypi(plan.prefix, packages, offline=offline)
+    except BaseException:
+        if plan.new_env:
+            _clean_up(plan, existed_empty=False)
+        raise
+

@@ -1,0 +1,347 @@
+"""A package cache (``pkgs_dir``) that conda and py-rattler both reuse as it is.
+
+One entry per package, named after its file name ``<dist>.conda`` / ``<dist>.tar.bz2``:
+
+``<pkgs>/<fn>``
+    the archive, sha256-verified (conda keeps it; it lets an entry be re-extracted).
+``<pkgs>/<dist>/``
+    the extracted package, with ``info/repodata_record.json`` (conda's format: the
+    ``info/index.json`` fields overlaid with the repodata fields and ``url``, ``channel``,
+    ``fn``, ``md5``, ``sha256``, ``size``), written last inside a temp folder that is then
+    renamed into place: an entry with that file is complete.
+``<pkgs>/urls.txt``
+    one line with the URL (conda's record of where entries came from).
+``<pkgs>/<dist>.lock``
+    py-rattler's entry metadata: a big-endian u64 revision then the 32-byte sha256.
+
+Why each piece (conda 26.7.1, py-rattler 0.26):
+
+* conda (``core/package_cache_data.py``, ``ProgressiveFetchExtract.make_actions_for_record``)
+  links from an entry without download or extraction when it finds an extracted dir
+  (``PackageCacheRecord.is_extracted``: ``<dist>/info/index.json``) whose record matches
+  the package (channel canonical name, subdir, name, version, build, build number) *and*
+  has a ``url``, and whose ``size``/``md5`` match. The record comes from
+  ``info/repodata_record.json`` (``_make_single_record``); without it conda falls back to
+  ``index.json`` + ``urls.txt`` + the archive's md5, and without those it has no url and
+  downloads the package again.
+* py-rattler (``rattler_cache`` ``validate_package_common``) reuses ``<dist>/`` when its
+  ``<dist>.lock`` records no sha256 or the wanted one, after checking only that
+  ``info/index.json`` and ``info/paths.json`` are readable (``ValidationMode::Skip``).
+  It ignores archives, ``urls.txt`` and ``repodata_record.json``, and the entries it makes
+  itself have none of them: conda re-downloads those.
+
+Temp files and locks live in ``<pkgs>/.conda-store/``, which neither tool reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .cache_lock import PRIVATE_DIR
+from .exceptions import ChecksumMismatchError, InstallError
+from .lockfile import LockedPackage
+
+ARCHIVE_SUFFIXES = (".conda", ".tar.bz2")
+_REVISION = struct.Struct(">Q")
+
+
+class EntryState(enum.Enum):
+    """What a cache holds for one package."""
+
+    VALID = "valid"  # extracted, with a matching repodata_record.json: use as is
+    ADOPTABLE = "adoptable"  # made by py-rattler: sha256 recorded, no conda record, no archive
+    ARCHIVE = "archive"  # only the archive (of the right size): verify and extract
+    MISSING = "missing"  # must be downloaded
+
+
+def strip_archive_suffix(fn: str) -> str:
+    """``foo-1.0-h0.conda`` -> ``foo-1.0-h0`` (conda's ``strip_pkg_extension``)."""
+    for suffix in ARCHIVE_SUFFIXES:
+        if fn.endswith(suffix):
+            return fn[: -len(suffix)]
+    return fn
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """Where one locked package lives in one package cache."""
+
+    pkgs_dir: Path
+    package: LockedPackage
+
+    @property
+    def dist(self) -> str:
+        """Folder name, from the file name as conda derives it."""
+        return strip_archive_suffix(self.package.fn)
+
+    @property
+    def archive(self) -> Path:
+        """``<pkgs>/<fn>``."""
+        return self.pkgs_dir / self.package.fn
+
+    @property
+    def extracted_dir(self) -> Path:
+        """``<pkgs>/<dist>``."""
+        return self.pkgs_dir / self.dist
+
+    @property
+    def record_path(self) -> Path:
+        """``<pkgs>/<dist>/info/repodata_record.json``."""
+        return self.extracted_dir / "info" / "repodata_record.json"
+
+    @property
+    def rattler_metadata(self) -> Path:
+        """``<pkgs>/<dist>.lock``: py-rattler's revision + sha256 file."""
+        return self.pkgs_dir / f"{self.dist}.lock"
+
+
+def temp_dir(pkgs_dir: Path) -> Path:
+    """``<pkgs>/.conda-store/tmp``: same filesystem as the cache, so renames are atomic."""
+    path = Path(pkgs_dir) / PRIVATE_DIR / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+def entry_state(entry: CacheEntry, *, check_files: bool = True) -> EntryState:
+    """Classify an entry without locking, hashing or writing anything.
+
+    With ``check_files`` every path listed in ``info/paths.json`` must exist, so an
+    entry that lost files (or was extracted halfway by another tool) is redone.
+    """
+    pkg = entry.package
+    rattler_sha = read_rattler_sha256(entry)
+    if rattler_sha is not None and rattler_sha != pkg.sha256:
+        complete = False  # py-rattler replaced the folder with another artifact
+    else:
+        complete = _is_complete(entry.extracted_dir, check_files=check_files)
+    if complete:
+        record = _read_json(entry.record_path)
+        if record is not None and _record_matches(record, pkg):
+            return EntryState.VALID
+        if record is None and rattler_sha == pkg.sha256 and not entry.archive.exists():
+            return EntryState.ADOPTABLE  # py-rattler's layout; with an archive, re-extract
+    try:
+        if entry.archive.stat().st_size == pkg.size:
+            return EntryState.ARCHIVE
+    except OSError:
+        pass
+    return EntryState.MISSING
+
+
+def _record_matches(record: Mapping[str, Any], pkg: LockedPackage) -> bool:
+    if not record.get("url"):
+        return False  # conda would not reuse it either
+    if record.get("sha256"):
+        return record["sha256"] == pkg.sha256
+    return record.get("md5") == pkg.md5 and record.get("size") in (None, pkg.size)
+
+
+def _is_complete(folder: Path, *, check_files: bool) -> bool:
+    info = folder / "info"
+    if not (info / "index.json").is_file():
+        return False
+    paths = _read_json(info / "paths.json")
+    if paths is None and (info / "paths.json").exists():
+        return False  # damaged
+    if paths is None:
+        files = info / "files"
+        if not files.is_file():
+            return False
+        listed = [line for line in files.read_text(encoding="utf-8").splitlines() if line]
+    else:
+        listed = [p.get("_path", "") for p in paths.get("paths", ())]
+    if not check_files:
+        return True
+    return all(os.path.lexists(folder / rel) for rel in listed)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def read_rattler_sha256(entry: CacheEntry) -> str | None:
+    """The sha256 py-rattler recorded for the entry, if any."""
+    try:
+        data = entry.rattler_metadata.read_bytes()
+    except OSError:
+        return None
+    if len(data) < _REVISION.size + 32:
+        return None
+    return data[_REVISION.size:_REVISION.size + 32].hex()
+
+
+# -- writing (callers hold the entry lock) ------------------------------------------
+
+
+def repodata_record(pkg: LockedPackage, index_json: Mapping[str, Any]) -> dict[str, Any]:
+    """``info/repodata_record.json`` as conda writes it.
+
+    That is index.json overlaid with the repodata fields (the lock has them, repodata
+    patches included) and where the file came from.
+    """
+    record: dict[str, Any] = {
+        "name": pkg.name,
+        "version": pkg.version,
+        "build": pkg.build,
+        "build_number": pkg.build_number,
+        "channel": conda_channel(pkg),
+        "subdir": pkg.subdir,
+        "fn": pkg.fn,
+        "md5": pkg.md5,
+        "url": pkg.url,
+        "sha256": pkg.sha256,
+    }
+    for key, value in index_json.items():
+        record.setdefault(key, value)
+    record["depends"] = list(pkg.depends)
+    record["constrains"] = list(pkg.constrains)
+    if pkg.license is not None:
+        record["license"] = pkg.license
+    if pkg.timestamp is not None:
+        record["timestamp"] = pkg.timestamp
+    if pkg.track_features:
+        record["track_features"] = " ".join(pkg.track_features)
+    if pkg.features:
+        record["features"] = pkg.features
+    record["size"] = pkg.size
+    return record
+
+
+def conda_channel(pkg: LockedPackage) -> str:
+    """The ``channel`` value conda writes: the URL of the package's subdir."""
+    return pkg.url.rsplit("/", 1)[0]
+
+
+def extract_archive(entry: CacheEntry) -> None:
+    """Extract ``<pkgs>/<fn>`` into ``<pkgs>/<dist>/`` and complete the entry.
+
+    The archive is extracted into a temp folder whose sha256 (computed while
+    extracting) must be the locked one; the conda record is written into it, and only
+    then is it renamed into place, replacing whatever stale folder was there.
+
+    Raises:
+        ChecksumMismatchError: the archive is not the locked one (it is deleted).
+        InstallError: the archive cannot be extracted.
+    """
+    from rattler.package_streaming import extract
+
+    pkg = entry.package
+    staging = Path(tempfile.mkdtemp(prefix=f"{entry.dist}-", dir=temp_dir(entry.pkgs_dir)))
+    try:
+        try:
+            sha256, _md5 = extract(entry.archive, staging)
+        except (OSError, RuntimeError, ValueError) as exc:
+            actual = file_sha256(entry.archive)
+            entry.archive.unlink(missing_ok=True)
+            if actual != pkg.sha256:  # not the locked file (e.g. damaged in the cache)
+                raise ChecksumMismatchError(pkg.dist_name, pkg.url, pkg.sha256,
+                                            actual) from exc
+            raise InstallError(
+                f"cannot extract {pkg.fn} ({pkg.url}): {exc}",
+                hint="The archive is damaged; run the command again to download it "
+                     "afresh, or re-lock if the channel serves a broken file.") from exc
+        if sha256.hex() != pkg.sha256:
+            entry.archive.unlink(missing_ok=True)
+            raise ChecksumMismatchError(pkg.dist_name, pkg.url, pkg.sha256, sha256.hex())
+        index = _read_json(staging / "info" / "index.json")
+        if not isinstance(index, dict):
+            raise InstallError(f"{pkg.fn} ({pkg.url}) has no valid info/index.json",
+                               hint="The package is broken: re-lock against a working "
+                                    "build, or report it to the channel.")
+        _write_json(staging / "info" / "repodata_record.json", repodata_record(pkg, index))
+        _replace_dir(staging, entry.extracted_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    write_rattler_metadata(entry)
+    add_url(entry.pkgs_dir, pkg.url)
+
+
+def adopt(entry: CacheEntry) -> None:
+    """Make a py-rattler-made entry (verified sha256, no conda record) conda-readable."""
+    index = _read_json(entry.extracted_dir / "info" / "index.json") or {}
+    _write_json(entry.record_path, repodata_record(entry.package, index), atomic=True)
+    add_url(entry.pkgs_dir, entry.package.url)
+
+
+def store_archive(entry: CacheEntry, downloaded: Path) -> None:
+    """Move a verified download to ``<pkgs>/<fn>``."""
+    os.replace(downloaded, entry.archive)
+
+
+def write_rattler_metadata(entry: CacheEntry) -> None:
+    """Write ``<dist>.lock`` (next revision + sha256) so py-rattler trusts the entry."""
+    revision = 0
+    with contextlib.suppress(OSError, struct.error):
+        revision = _REVISION.unpack_from(entry.rattler_metadata.read_bytes())[0]
+    data = _REVISION.pack(revision + 1) + bytes.fromhex(entry.package.sha256)
+    tmp = entry.rattler_metadata.with_name(f".{entry.rattler_metadata.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, entry.rattler_metadata)
+
+
+def add_url(pkgs_dir: Path, url: str) -> None:
+    """Append ``url`` to ``<pkgs>/urls.txt`` unless it is there (small appends are atomic)."""
+    path = Path(pkgs_dir) / "urls.txt"
+    try:
+        with open(path, encoding="utf-8") as f:
+            if any(line.strip() == url for line in f):
+                return
+    except FileNotFoundError:
+        pass
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(url + ("\r\n" if os.name == "nt" else "\n"))
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file ("" when it cannot be read)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: Any, *, atomic: bool = False) -> None:
+    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    if not atomic:
+        path.write_text(text, encoding="utf-8")
+        return
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _replace_dir(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target``; a stale ``target`` is moved aside, then deleted."""
+    try:
+        os.rename(source, target)
+        return
+    except OSError:
+        if not target.exists():
+            raise
+    trash = Path(tempfile.mkdtemp(prefix=f"{target.name}-old-", dir=source.parent))
+    os.rename(target, trash / "old")
+    os.rename(source, target)
+    shutil.rmtree(trash, ignore_errors=True)
