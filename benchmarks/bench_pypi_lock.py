@@ -191,6 +191,35 @@ def write_spec(folder: Path, meta: dict, index_url: str | None) -> Path:
     return path
 
 
+#: Seconds spent after the conda solve on the PyPI part, per lock (see ``instrument``).
+AFTER_SOLVE: list[float] = []
+
+
+def instrument(prefetch: bool) -> None:
+    """Time what the PyPI part costs after the conda solve: waiting for the prefetch to
+    end, then ``lock_pypi`` (the solve itself is timed as part of the whole lock)."""
+    import conda_store_plugin.pypi_lock as pypi_lock
+
+    real_lock, real_prefetch = pypi_lock.lock_pypi, pypi_lock.prefetch_pypi
+
+    def timed_lock(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return real_lock(*args, **kwargs)
+        finally:
+            AFTER_SOLVE[-1] += time.perf_counter() - start
+
+    @contextlib.contextmanager
+    def timed_prefetch(*args, **kwargs):
+        AFTER_SOLVE.append(0.0)
+        with (real_prefetch(*args, **kwargs) if prefetch else contextlib.nullcontext()):
+            yield
+            start = time.perf_counter()
+        AFTER_SOLVE[-1] += time.perf_counter() - start
+
+    pypi_lock.lock_pypi, pypi_lock.prefetch_pypi = timed_lock, timed_prefetch
+
+
 def time_ours(spec: Path, work: Path) -> tuple[float, dict]:
     from conda_store_plugin import api
 
@@ -239,10 +268,7 @@ def main() -> int:
                         help="Measure without warming uv's cache during the conda solve.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.no_prefetch:
-        import conda_store_plugin.pypi_lock as pypi_lock
-
-        pypi_lock.prefetch_pypi = lambda *a, **k: contextlib.nullcontext()
+    instrument(prefetch=not args.no_prefetch)
 
     out = Path(os.environ.get("REALISTIC_CHANNEL_DIR")
                or Path(tempfile.gettempdir()) / "realistic-channel") / (
@@ -279,9 +305,11 @@ def main() -> int:
         "ours_with_pip_s": round(med(ours_pip), 3),
         "ours_conda_only_s": round(med(ours_conda), 3),
         "pypi_part_s": round(med(ours_pip) - med(ours_conda), 3),
+        "pypi_after_solve_s": round(med(AFTER_SOLVE), 3),
         "uv_alone_3_platforms_s": round(med(uv3), 3),
         "uv_alone_1_platform_s": round(med(uv1), 3),
         "ratio_with_pip_vs_conda_only": round(med(ours_pip) / med(ours_conda), 2),
+        "ratio_after_solve_vs_uv_alone_3": round(med(AFTER_SOLVE) / med(uv3), 2),
         "ratio_pypi_part_vs_uv_alone_3": round(
             (med(ours_pip) - med(ours_conda)) / med(uv3), 2),
     }
@@ -300,6 +328,8 @@ def main() -> int:
     print(f"ours conda-only, 3 platforms:                  {report['ours_conda_only_s']:.3f} s")
     print(f"  -> the PyPI part adds:                       {report['pypi_part_s']:.3f} s "
           f"(x{report['ratio_with_pip_vs_conda_only']:.2f} of conda-only)")
+    print(f"     of which after the conda solve:           "
+          f"{report['pypi_after_solve_s']:.3f} s (prefetch wait + uv per platform)")
     print(f"uv pip compile alone, 3 platforms in parallel: "
           f"{report['uv_alone_3_platforms_s']:.3f} s")
     print(f"uv pip compile alone, 1 platform:              "

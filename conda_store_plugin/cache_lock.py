@@ -93,10 +93,10 @@ def locks_dir(pkgs_dir: Path) -> Path:
 # -- lock kind ------------------------------------------------------------------------
 
 
-def filesystem_type(path: Path) -> str | None:
+def filesystem_type(path: Path, *, mounts: str | Path = "/proc/self/mounts") -> str | None:
     """Type of the filesystem ``path`` lives on, from ``/proc/self/mounts`` (Linux only)."""
     try:
-        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as f:
+        with open(mounts, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
     except OSError:
         return None
@@ -374,11 +374,16 @@ class _Held:
     exclusive: bool
     kind: str
     record: Path | None
-    count: int = 1
+    threads: dict[int, int] = field(default_factory=dict)  # thread id -> holds
+
+    @property
+    def count(self) -> int:
+        return sum(self.threads.values())
 
 
 _held: dict[str, _Held] = {}
 _held_lock = threading.RLock()
+_held_changed = threading.Condition(_held_lock)
 _atexit_registered = False
 
 
@@ -391,6 +396,7 @@ class CacheHold:
     kind: str
     covered_by: int | None = None  # an ancestor process's hold covers ours
     _key: str | None = field(default=None, repr=False)
+    _thread: int = field(default=0, repr=False)
     _released: bool = field(default=False, repr=False)
 
     def release(self) -> None:
@@ -399,7 +405,7 @@ class CacheHold:
             return
         self._released = True
         if self._key is not None:
-            _drop(self._key)
+            _drop(self._key, self._thread)
 
     def __enter__(self) -> CacheHold:
         return self
@@ -433,16 +439,11 @@ def pkgs_dir_lock(pkgs_dir: Path, *, exclusive: bool, timeout: float = -1,
     """
     pkgs_dir = Path(pkgs_dir)
     key = os.path.realpath(pkgs_dir)
-    with _held_lock:
-        held = _held.get(key)
-        if held is not None:
-            if exclusive and not held.exclusive:
-                raise CacheLockError(
-                    f"this process already uses the package cache {pkgs_dir} and cannot "
-                    "also lock it exclusively",
-                    hint="Run the command that deletes cache entries on its own.")
-            held.count += 1
-            return CacheHold(pkgs_dir, exclusive, held.kind, _key=key)
+    me = threading.get_ident()
+    deadline = None if timeout < 0 else time.monotonic() + timeout
+    joined = _join_in_process(pkgs_dir, key, me, exclusive, deadline, timeout)
+    if joined is not None:
+        return joined
     kind = lock_kind(pkgs_dir, kind)
     if not exclusive:
         covering = _ancestor_holder(pkgs_dir)
@@ -452,7 +453,6 @@ def pkgs_dir_lock(pkgs_dir: Path, *, exclusive: bool, timeout: float = -1,
     def describe(waited: float) -> LockWait:
         return LockWait(pkgs_dir, exclusive, waited, tuple(holders(pkgs_dir)))
 
-    deadline = None if timeout < 0 else time.monotonic() + timeout
     with _Notifier(on_wait, describe, notice_after_s):
         while True:
             lock = _acquire_rw(pkgs_dir, kind, exclusive, deadline, timeout, describe)
@@ -469,9 +469,46 @@ def pkgs_dir_lock(pkgs_dir: Path, *, exclusive: bool, timeout: float = -1,
     except OSError:
         pass  # the lock holds without its registry record; waiters just cannot name us
     with _held_lock:
-        _held[key] = _Held(lock, exclusive, kind, record)
-        _ensure_atexit()
-    return CacheHold(pkgs_dir, exclusive, kind, _key=key)
+        raced = key in _held  # another thread of ours got it meanwhile: use that one
+        if not raced:
+            _held[key] = _Held(lock, exclusive, kind, record, {me: 1})
+            _ensure_atexit()
+    if raced:
+        _close_quietly(lock)
+        return pkgs_dir_lock(pkgs_dir, exclusive=exclusive, timeout=timeout, kind=kind,
+                             on_wait=on_wait, command=command, notice_after_s=notice_after_s)
+    return CacheHold(pkgs_dir, exclusive, kind, _key=key, _thread=me)
+
+
+def _join_in_process(pkgs_dir: Path, key: str, me: int, exclusive: bool,
+                     deadline: float | None, timeout: float) -> CacheHold | None:
+    """Share this process's hold if compatible; wait while another thread's conflicts.
+
+    Returns the joined hold, or None when this process holds nothing (take the lock).
+    """
+    with _held_changed:
+        while True:
+            held = _held.get(key)
+            if held is None:
+                return None
+            mine = me in held.threads
+            if not exclusive and (not held.exclusive or mine):
+                break  # readers share; the exclusive holder may re-enter as reader
+            if exclusive and held.exclusive and mine:
+                break  # re-entered by its thread
+            if mine:  # shared -> exclusive in one thread: it would wait for itself
+                raise CacheLockError(
+                    f"this process already uses the package cache {pkgs_dir} and cannot "
+                    "also lock it exclusively",
+                    hint="Run the command that deletes cache entries on its own.")
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise CacheLockTimeoutError(str(pkgs_dir), timeout,
+                                            [f"pid {os.getpid()} (this process)"],
+                                            exclusive=exclusive)
+            _held_changed.wait(remaining)
+        held.threads[me] = held.threads.get(me, 0) + 1
+        return CacheHold(pkgs_dir, exclusive, held.kind, _key=key, _thread=me)
 
 
 def _ancestor_holder(pkgs_dir: Path) -> Holder | None:
@@ -539,28 +576,34 @@ def _close_quietly(lock: Any) -> None:
         lock.close()
 
 
-def _drop(key: str) -> None:
-    with _held_lock:
+def _drop(key: str, thread: int) -> None:
+    with _held_changed:
         held = _held.get(key)
         if held is None:
             return
-        held.count -= 1
-        if held.count > 0:
+        left = held.threads.get(thread, 0) - 1
+        if left > 0:
+            held.threads[thread] = left
+            return
+        held.threads.pop(thread, None)
+        if held.threads:
             return
         del _held[key]
-    if held.record is not None:
-        held.record.unlink(missing_ok=True)
-    _close_quietly(held.lock)
+        if held.record is not None:
+            held.record.unlink(missing_ok=True)
+        _close_quietly(held.lock)
+        _held_changed.notify_all()
 
 
 def release_all() -> None:
     """Release every cache lock this process holds (at exit, or after a failed command)."""
-    with _held_lock:
-        keys = list(_held)
-        for key in keys:
-            _held[key].count = 1
-    for key in keys:
-        _drop(key)
+    with _held_changed:
+        for key, held in list(_held.items()):
+            del _held[key]
+            if held.record is not None:
+                held.record.unlink(missing_ok=True)
+            _close_quietly(held.lock)
+        _held_changed.notify_all()
 
 
 def held_here(pkgs_dir: Path) -> str | None:
@@ -584,10 +627,20 @@ def _ensure_atexit() -> None:
 @contextlib.contextmanager
 def cache_lock(pkgs_dir: Path, *, shared: bool = True,
                timeout: float = -1) -> Iterator[None]:
-    """Hold the whole-cache lock: shared (installs) or exclusive (deleting entries)."""
-    with pkgs_dir_lock(pkgs_dir, exclusive=not shared, timeout=timeout,
-                       command=" ".join(os.path.basename(a) if i == 0 else a
-                                        for i, a in enumerate(sys.argv))[:200]):
+    """Hold the whole-cache lock: shared (installs) or exclusive (deleting entries).
+
+    Raises ``filelock.Timeout`` when ``timeout`` runs out (this function's original
+    contract); :func:`pkgs_dir_lock` raises the more helpful ``CacheLockTimeoutError``.
+    """
+    try:
+        hold = pkgs_dir_lock(pkgs_dir, exclusive=not shared, timeout=timeout,
+                             command=" ".join(os.path.basename(a) if i == 0 else a
+                                              for i, a in enumerate(sys.argv))[:200])
+    except CacheLockTimeoutError as exc:
+        from filelock import Timeout
+
+        raise Timeout(str(locks_dir(pkgs_dir) / _SQLITE_FILE)) from exc
+    with hold:
         yield
 
 

@@ -52,6 +52,12 @@ def conda_post_commands():
 
     yield CondaPostCommand(name="conda-store-cache-locks", action=post_command,
                            run_for=set(SHARED_COMMANDS | EXCLUSIVE_COMMANDS))
+    # After `conda create/install --file conda-store.lock.json`: PyPI packages, variables
+    # and the history's requested specs, which conda's explicit install leaves out.
+    from .conda_layer.lock_specifier import POST_COMMANDS, after_command
+
+    yield CondaPostCommand(name="conda-store-lockfile", action=after_command,
+                           run_for=set(POST_COMMANDS))
 
 
 @hookimpl
@@ -76,3 +82,35 @@ def conda_health_checks():
     from .conda_layer.health import FIX, NAME, SUMMARY, check, fixer
 
     yield CondaHealthCheck(name=NAME, action=check, fixer=fixer, summary=SUMMARY, fix=FIX)
+
+
+@hookimpl
+def conda_environment_specifiers():
+    """``conda create --file conda-store.lock.json``: the locked packages, no solve."""
+    from conda.plugins.types import CondaEnvironmentSpecifier, EnvironmentFormat
+
+    from .conda_layer.lock_specifier import (
+        ALIASES,
+        DEFAULT_FILENAMES,
+        DESCRIPTION,
+        NAME,
+        LockfileSpec,
+    )
+
+    yield CondaEnvironmentSpecifier(name=NAME, aliases=ALIASES, environment_spec=LockfileSpec,
+                                    default_filenames=DEFAULT_FILENAMES,
+                                    description=DESCRIPTION,
+                                    environment_format=EnvironmentFormat.lockfile)
+
+
+@hookimpl
+def conda_environment_exporters():
+    """``conda export --format conda-store-lock-v1``: our lockfile, any ``--platform``."""
+    from conda.plugins.types import CondaEnvironmentExporter, EnvironmentFormat
+
+    from .conda_layer.lock_exporter import ALIASES, DEFAULT_FILENAMES, DESCRIPTION, NAME, export
+
+    yield CondaEnvironmentExporter(name=NAME, aliases=ALIASES,
+                                   default_filenames=DEFAULT_FILENAMES,
+                                   multiplatform_export=export, description=DESCRIPTION,
+                                   environment_format=EnvironmentFormat.lockfile)

@@ -118,7 +118,8 @@ def lock_pypi(section: PipSection, requests: Sequence[PypiLockRequest], *,
 
     uv_binary()  # found before the threads start (see its docstring)
     with tempfile.TemporaryDirectory(prefix="conda-store-pypi-") as tmp:
-        jobs = [_prepare(section, r, targets[r.platform], Path(tmp) / r.platform)
+        stubs = Path(tmp) / "conda-provided"  # shared: most stubs are the same everywhere
+        jobs = [_prepare(section, r, targets[r.platform], Path(tmp) / r.platform, stubs)
                 for r in requests]
         with ThreadPoolExecutor(max_workers=max(len(jobs), 1)) as pool:
             results = list(pool.map(lambda job: _run_safely(job, section, cache_dir), jobs))
@@ -129,7 +130,7 @@ def lock_pypi(section: PipSection, requests: Sequence[PypiLockRequest], *,
 
 
 def _prepare(section: PipSection, request: PypiLockRequest, target: PypiTarget,
-             folder: Path) -> _Job:
+             folder: Path, stubs: Path) -> _Job:
     folder.mkdir(parents=True)
     (folder / "requirements.in").write_text("".join(f"{r}\n" for r in section.requirements),
                                             encoding="utf-8")
@@ -143,7 +144,7 @@ def _prepare(section: PipSection, request: PypiLockRequest, target: PypiTarget,
             "--only-binary", ":all:", "--index-url", section.index_url]
     for url in section.extra_index_urls:
         args += ["--extra-index-url", url]
-    stubs, pins, unchecked = folder / "conda-provided", [], []
+    pins, unchecked = [], []
     for name, version in sorted(job.provided.items()):
         public = pep440_version(version)
         if public is None:
@@ -170,8 +171,11 @@ def _prepare(section: PipSection, request: PypiLockRequest, target: PypiTarget,
 
 def _write_stub_wheel(folder: Path, name: str, version: str) -> None:
     """An empty wheel that only declares ``name`` ``version`` (a conda-provided project)."""
-    folder.mkdir(exist_ok=True)
     module = name.replace("-", "_")
+    path = folder / f"{module}-{version}-py3-none-any.whl"
+    if path.exists():
+        return
+    folder.mkdir(exist_ok=True)
     dist_info = f"{module}-{version}.dist-info"
     files = {
         f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
@@ -181,7 +185,7 @@ def _write_stub_wheel(folder: Path, name: str, version: str) -> None:
     record = "".join(f"{path},sha256={_b64sha(text.encode())},{len(text.encode())}\n"
                      for path, text in files.items())
     files[f"{dist_info}/RECORD"] = record + f"{dist_info}/RECORD,,\n"
-    with zipfile.ZipFile(folder / f"{module}-{version}-py3-none-any.whl", "w") as zf:
+    with zipfile.ZipFile(path, "w") as zf:
         for path, text in files.items():
             zf.writestr(zipfile.ZipInfo(path, date_time=_ZIP_DATE), text)
 

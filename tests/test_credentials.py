@@ -219,3 +219,35 @@ def test_without_conda_token_comes_from_condarc(tmp_path, private):
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["created"] is True
     _no_token_anywhere(tmp_path / "conda-store.lock.json", tmp_path / "env" / "conda-meta")
+
+
+@needs_packages
+def test_password_of_a_custom_channel_is_reattached(tmp_path, make_channel, make_server,
+                                                    monkeypatch, rattler_cache_dir):
+    """`custom_channels: {ch: http://me:pw@host}` + `channels: [ch]` in the spec."""
+    make_channel(name="ch")
+    server = make_server(tmp_path, required_basic_auth=("me", "pass-word"))
+    config = Config(custom_channels={"ch": f"http://me:pass-word@127.0.0.1:{server.port}"})
+    _use_config(monkeypatch, config)
+    spec = tmp_path / "environment.yml"
+    spec.write_text("channels: [ch]\ndependencies: [purepkg]\n")
+    lock = api.lock(spec_path=spec, platforms=[PLATFORM],
+                    cache_dir=rattler_cache_dir).lockfile_path
+    text = lock.read_text()
+    assert "pass-word" not in text and f"{server.url}/ch/" in text
+    done = api.install(lockfile_path=lock, prefix=tmp_path / "env", pkgs_dir=tmp_path / "pkgs")
+    assert done.created and {r.status for r in server.log} == {200}
+
+
+@needs_packages
+def test_store_build_keeps_no_token_in_spec_copy_log_or_lock(tmp_path, private, monkeypatch):
+    from tests.support.store import StoreSandbox
+
+    # The token is configured (as in .condarc), so install can re-attach it.
+    _use_config(monkeypatch, Config(channels=(f"{private.url}/t/{TOKEN}",)))
+    sandbox = StoreSandbox(tmp_path, f"{private.url}/t/{TOKEN}")
+    result = sandbox.build(["numpylike"])
+    assert result.record.status == "completed"
+    _no_token_anywhere(sandbox.store)
+    stored_spec = (sandbox.build_dir(1) / "environment.yml").read_text()
+    assert f"{private.url}" in stored_spec  # the channel is kept, its token is not

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..atomic import atomic_write_bytes, atomic_write_text
+from ..atomic import atomic_write_text
+from ..credentials import redact
 from . import records
 from .builds import allocate, discard, ensure_env, lock_env, read_env, write_build
 from .current import check_link_free, repair, set_current
@@ -87,9 +88,10 @@ class BuildLog:
             self._file = None
 
     def write(self, message: str) -> None:
-        """Append one (possibly multi-line) message."""
+        """Append one (possibly multi-line) message, credentials removed."""
         if self._file is None:
             return
+        message = redact(message)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3]
         for line in message.rstrip("\n").splitlines() or [""]:
             self._file.write(f"{stamp} {line}\n")
@@ -147,7 +149,9 @@ def run_build(
                                       started_at=records.format_time(records.now_utc()))
                 write_build(layout, record)
                 log.write(f"build {ref}@{number} for {platform} from {spec_path}")
-                atomic_write_bytes(layout.spec_file(ref, number), spec_path.read_bytes())
+                # The store (and so its backups) never keeps a token from the spec.
+                atomic_write_text(layout.spec_file(ref, number),
+                                  redact(spec_path.read_text(encoding="utf-8")))
                 lock, reused = _lock(spec_path, lock_path, platform, cache_dir, log)
                 record = record.with_(lockfile_reused=reused, input_hash=lock.input_hash,
                                       package_count=_package_count(lock, platform))

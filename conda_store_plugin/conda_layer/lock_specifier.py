@@ -1,0 +1,304 @@
+"""``conda create --file conda-store.lock.json``: our lockfile as a conda environment specifier.
+
+conda (26.7.1) picks this specifier for files named ``conda-store.lock.json`` or
+``*.conda-store.lock.json``, for any file whose JSON says ``"format": "conda-store-lock"``
+(content detection), and for ``--format conda-store-lock-v1`` / ``--format conda-store``.
+It hands conda the locked packages of the current platform (``context.subdir``) as
+``Environment.explicit_packages``, so conda installs exactly those records without a
+solve and without downloading any repodata (``conda.misc.install_explicit_packages``):
+every record carries its URL, sha256, md5 and size, conda downloads it (checking the
+sha256 and size while streaming) and links it.
+
+What conda's explicit path leaves out, and what we do about it
+--------------------------------------------------------------
+conda returns from ``conda.cli.install.install`` as soon as it has linked explicit
+packages: it neither runs the installers of ``Environment.external_packages`` (its pip
+installer would anyway use plain ``pip install -U -r`` with ``name==version`` lines,
+without hashes) nor writes ``Environment.variables``. So the lockfile's PyPI packages
+(format 1.1 ``platforms.<p>.pypi``) and variables are applied by our
+``conda_post_commands`` hook (:func:`after_command`) once conda's transaction has
+succeeded: uv installs the exact locked files with ``--require-hashes --no-deps``
+(``pypi_install.install_pypi``), and the variables go into ``conda-meta/state`` like
+``conda env config vars set`` writes them. The PyPI files are downloaded and checked
+into uv's cache *before* conda changes anything (``pypi_install.fetch_pypi`` in
+:meth:`LockfileSpec.env_for`), so a missing or tampered wheel stops the create early. If
+uv fails after all, a new environment is removed again (``conda create``) and the error
+is reported; ``conda install --file`` leaves the environment with its conda packages.
+
+History: conda records every explicit record as an ``# update specs`` entry
+(``channel/subdir::name==version=build``). The post-command replaces that line of the
+entry this command wrote with the lockfile's requested specs (``spec.dependencies``),
+so the environment's history says what was asked for, as ``conda store install`` writes
+it: ``conda export --from-history`` gives the spec back, ``conda export --platform``
+can solve it for other platforms (pinned builds of another subdir cannot be), and
+``conda remove PKG`` keeps every other requested package and what it needs.
+The ``+``/``-`` lines are left untouched, so ``conda list --revisions`` and
+``conda install --revision`` work as usual.
+
+``--dry-run`` lists the locked packages and raises ``DryRunExit`` (conda's explicit path
+cannot dry-run: its transaction refuses to run). A lockfile without the current platform
+is refused by conda itself (``PlatformMismatchError`` listing the locked platforms)
+before this module builds anything; :meth:`LockfileSpec.env_for` raises our
+``PlatformNotLockedError`` for callers that skip that check.
+
+Limits: ``conda env update --file conda-store.lock.json`` installs nothing (conda's
+``env update`` only installs ``requested_packages``); use ``conda store install`` to
+update an existing environment to a lockfile (it also removes what the lock does not
+have, which ``conda install --file`` does not).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conda.plugins.types import EnvironmentSpecBase
+
+#: Specifier (and exporter) name and aliases.
+NAME = "conda-store-lock-v1"
+ALIASES = ("conda-store",)
+DEFAULT_FILENAMES = ("conda-store.lock.json", "*.conda-store.lock.json")
+DESCRIPTION = "conda-store-plugin lockfile (all platforms, URLs and hashes; no solve)"
+
+_SNIFF_BYTES = 1 << 20  # content detection reads at most this much of a file
+
+
+@dataclass
+class Pending:
+    """What conda's explicit install leaves for the post-command, for one lockfile."""
+
+    lockfile: Path
+    platform: str
+    requested: tuple[str, ...]
+    pypi: tuple[Any, ...] = ()
+    variables: dict[str, str] = field(default_factory=dict)
+    history_size: int | None = None  # size of conda-meta/history before conda's entry
+    prefix: str | None = None
+
+
+#: Set by ``LockfileSpec.env_for`` during a ``conda create/install --file``, consumed by
+#: ``after_command`` (same process, one command).
+_pending: list[Pending] = []
+
+
+class LockfileSpec(EnvironmentSpecBase):
+    """A ``conda-store.lock.json`` file for conda's ``--file``."""
+
+    def __init__(self, filename: str | None = None, **kwargs: Any) -> None:
+        """conda passes the path as the only positional argument."""
+        self.filename = filename
+        self._lock: Any = None
+
+    def can_handle(self) -> bool:
+        """Whether the file is JSON with ``"format": "conda-store-lock"`` (not validated)."""
+        from ..lockfile import FORMAT
+
+        if not self.filename:
+            return False
+        try:
+            with open(self.filename, "rb") as f:
+                head = f.read(_SNIFF_BYTES + 1)
+        except OSError:
+            return False
+        if len(head) > _SNIFF_BYTES or not head.lstrip()[:1] == b"{":
+            return False  # not JSON, or bigger than any lockfile we write
+        try:
+            data = json.loads(head)
+        except ValueError:
+            return False
+        return isinstance(data, dict) and data.get("format") == FORMAT
+
+    def _read(self) -> Any:
+        if self._lock is None:
+            from .. import lockfile
+            from ..exceptions import CondaStoreError
+            from .errors import to_conda_error
+
+            try:
+                self._lock = lockfile.read(self.filename or "")
+            except CondaStoreError as exc:
+                raise to_conda_error(exc) from exc
+        return self._lock
+
+    @property
+    def available_platforms(self) -> tuple[str, ...]:
+        """The lockfile's platforms."""
+        return tuple(sorted(self._read().platforms))
+
+    @property
+    def env(self) -> Any:
+        """The environment for this machine's platform (``context.subdir``)."""
+        from conda.base.context import context
+
+        return self._environment(context.subdir)
+
+    def env_for(self, platform: str) -> Any:
+        """The environment conda installs: the locked records, no solve.
+
+        Raises ``DryRunExit`` under ``--dry-run`` after listing the packages.
+        """
+        from conda.base.context import context
+        from conda.exceptions import DryRunExit
+
+        env = self._environment(platform)
+        lock = self._read()
+        locked = lock.platforms[platform]
+        if context.dry_run:
+            if not (context.json or context.quiet):
+                _print_dry_run(self.filename, platform, locked.packages, locked.pypi)
+            raise DryRunExit()
+        if locked.pypi:
+            _fetch_pypi_first(locked, platform)
+        _pending.append(Pending(
+            lockfile=Path(self.filename or ""), platform=platform,
+            requested=tuple(lock.spec.dependencies), pypi=tuple(locked.pypi),
+            variables=dict(lock.spec.variables),
+            history_size=_history_size(context.target_prefix),
+            prefix=context.target_prefix,
+        ))
+        return env
+
+    def _environment(self, platform: str) -> Any:
+        from conda.models.environment import Environment
+
+        from ..exceptions import PlatformNotLockedError
+        from .errors import to_conda_error
+
+        lock = self._read()
+        if platform not in lock.platforms:
+            raise to_conda_error(PlatformNotLockedError(self.filename, platform,
+                                                        sorted(lock.platforms)))
+        return Environment(
+            platform=platform,
+            name=lock.spec.name or None,
+            explicit_packages=[package_record(p) for p in lock.platforms[platform].packages],
+            variables=dict(lock.spec.variables),
+        )
+
+
+def package_record(pkg: Any) -> Any:
+    """conda's ``PackageRecord`` for a ``LockedPackage``: everything the lock knows."""
+    from conda.models.records import PackageRecord
+
+    from ..pkgs_cache import conda_channel
+
+    fields: dict[str, Any] = {
+        "name": pkg.name, "version": pkg.version, "build": pkg.build,
+        "build_number": pkg.build_number, "url": pkg.url, "md5": pkg.md5,
+        "sha256": pkg.sha256, "size": pkg.size, "depends": list(pkg.depends),
+        "constrains": list(pkg.constrains), "subdir": pkg.subdir,
+        "channel": conda_channel(pkg), "fn": pkg.fn,
+    }
+    optional = {"timestamp": pkg.timestamp, "noarch": pkg.noarch, "license": pkg.license,
+                "features": pkg.features,
+                "track_features": " ".join(pkg.track_features) or None,
+                "python_site_packages_path": pkg.python_site_packages_path}
+    fields.update({k: v for k, v in optional.items() if v is not None})
+    return PackageRecord(**fields)
+
+
+def _print_dry_run(filename: Any, platform: str, packages: Any, pypi: Any) -> None:
+    print(f"\n## Locked packages for {platform} from {filename} (no solve) ##\n")
+    for pkg in sorted(packages, key=lambda p: p.name):
+        print(f"  {pkg.name:<28} {pkg.version:<14} {pkg.build:<22} {pkg.url}")
+    for pkg in sorted(pypi, key=lambda p: p.name):
+        print(f"  {pkg.name:<28} {pkg.version:<14} {'(pypi)':<22} {pkg.url}")
+    print(flush=True)
+
+
+def _fetch_pypi_first(locked: Any, platform: str) -> None:
+    from conda.base.context import context
+
+    from ..exceptions import CondaStoreError
+    from ..pypi_install import fetch_pypi
+    from .errors import to_conda_error
+
+    try:
+        fetch_pypi(locked, platform, prefix=context.target_prefix, offline=context.offline)
+    except CondaStoreError as exc:
+        raise to_conda_error(exc) from exc
+
+
+def _history_size(prefix: str | None) -> int | None:
+    if not prefix:
+        return None
+    try:
+        return os.path.getsize(os.path.join(prefix, "conda-meta", "history"))
+    except OSError:
+        return 0
+
+
+# -- after conda's transaction (conda_post_commands) -----------------------------------
+
+#: Commands whose ``--file`` can be our lockfile (``conda env create`` runs as ``create``).
+POST_COMMANDS = frozenset({"create", "install"})
+
+
+def after_command(command: str) -> None:
+    """``conda_post_commands`` action: PyPI packages, variables and history specs."""
+    while _pending:
+        pending = _pending.pop(0)
+        prefix = pending.prefix
+        if not prefix or not os.path.isdir(os.path.join(prefix, "conda-meta")):
+            continue
+        _fix_history(Path(prefix), pending)
+        if pending.variables:
+            from conda.core.prefix_data import PrefixData
+
+            PrefixData(prefix).set_environment_env_vars(dict(pending.variables))
+        if pending.pypi:
+            _install_pypi(Path(prefix), pending, new_env=command == "create")
+
+
+def _install_pypi(prefix: Path, pending: Pending, *, new_env: bool) -> None:
+    from conda.base.context import context
+
+    from ..exceptions import CondaStoreError
+    from ..pypi_install import install_pypi
+    from .errors import to_conda_error
+
+    if not (context.quiet or context.json):
+        print(f"Installing {len(pending.pypi)} locked PyPI package(s) with uv ...",
+              flush=True)
+    try:
+        install_pypi(prefix, pending.pypi, offline=context.offline)
+    except CondaStoreError as exc:
+        if new_env:
+            import shutil
+
+            shutil.rmtree(prefix, ignore_errors=True)
+        raise to_conda_error(exc) from exc
+
+
+def _fix_history(prefix: Path, pending: Pending) -> None:
+    """Make the entry conda just wrote record the lock's requested specs."""
+    from ..atomic import atomic_write_text
+    from ..conda_history import history_path
+
+    path = history_path(prefix)
+    start = pending.history_size or 0
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return
+    if len(data) <= start:
+        return  # conda linked nothing and wrote no entry
+    head, tail = data[:start].decode("utf-8"), data[start:].decode("utf-8")
+    lines = tail.splitlines(keepends=True)
+    wanted = f"# update specs: {list(pending.requested)!r}\n"
+    replaced = False
+    for i, line in enumerate(lines):
+        if line.startswith("# update specs:"):
+            lines[i] = wanted if pending.requested else ""
+            replaced = True
+    if not replaced:
+        return
+    atomic_write_text(path, head + "".join(lines))
+
+
+def clear_pending() -> None:
+    """Forget what an earlier (failed) command of this process left (tests, pre-command)."""
+    _pending.clear()
