@@ -112,10 +112,12 @@ def remove_path(path: Path) -> None:
     """Delete a file or folder; a folder is first renamed away so it vanishes at once."""
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
-        pkgs_dir = path.parent
+        if path.parent.name == "tmp" and path.parent.parent.name == PRIVATE_DIR:
+            shutil.rmtree(path, ignore_errors=True)  # already out of conda's sight
+            return
         try:
             trash = Path(tempfile.mkdtemp(prefix=f"{path.name}.{os.getpid()}.del-",
-                                          dir=staging_root(pkgs_dir)))
+                                          dir=staging_root(path.parent)))
             os.rename(path, trash / "x")
         except OSError:
             shutil.rmtree(path, ignore_errors=True)
@@ -232,6 +234,23 @@ def leftovers(pkgs_dir: Path, *, idle: bool = False) -> list[Problem]:
         if stale:
             out.append(Problem("leftover-temp", path))
     return out
+
+
+def clear_leftovers(pkgs_dir: Path, *, dist: str | None = None, idle: bool = False) -> int:
+    """Remove leftover staging folders (of ``dist`` only, if given); return how many.
+
+    Call with ``dist`` while holding that entry's lock, or with ``idle`` while holding
+    the cache's lock exclusively: nobody else can be working in those folders then.
+    """
+    removed = 0
+    for problem in leftovers(pkgs_dir, idle=idle):
+        name = problem.path.name
+        if dist is not None and not (name.startswith(dist + ".")
+                                     and _staging_pid(name) is not None):
+            continue
+        remove_path(problem.path)
+        removed += 1
+    return removed
 
 
 def _staging_pid(name: str) -> int | None:

@@ -106,7 +106,9 @@ class Config:
         custom_channels: channel name -> the URL *prefix* it lives under.
         custom_multichannels: name -> channels (names or URLs) it stands for;
             ``defaults`` is conda's ``default_channels`` unless set here.
-        channel_priority: ``strict``, ``flexible`` or ``disabled``.
+        channel_priority: ``strict``, ``flexible`` or ``disabled`` as configured;
+            ``None`` when no source sets it (locks then use ``strict``, not conda's
+            ``flexible`` default: a lock should not depend on channel order luck).
         pkgs_dirs: package caches, in order (conda's defaults when not configured).
         envs_dirs: where named environments live, in order.
         proxy_servers: ``proxy_servers:`` (``http``/``https``/``scheme://host`` -> proxy URL).
@@ -131,7 +133,7 @@ class Config:
         default_factory=lambda: dict(DEFAULT_CUSTOM_CHANNELS))
     custom_multichannels: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {"defaults": _default_channels_for_os()})
-    channel_priority: str = "flexible"
+    channel_priority: str | None = None
     pkgs_dirs: tuple[str, ...] = ()
     envs_dirs: tuple[str, ...] = ()
     proxy_servers: Mapping[str, str] = field(default_factory=dict)
@@ -227,7 +229,9 @@ def _from_conda() -> Config:
     multichannels = {name: tuple(urls)
                      for name, urls in dict(context._custom_multichannels).items()}
     multichannels.setdefault("defaults", tuple(context._default_channels))
-    priority = context.channel_priority
+    # Only a value some source sets counts; conda's own default (flexible) does not.
+    configured = any("channel_priority" in raw for raw in context.raw_data.values())
+    priority = context.channel_priority if configured else None
     plugins = {name: _plugin_value(name, _conda_plugin_setting(context, name))
                for name in _plugin_keys()}
     return Config(
@@ -235,7 +239,8 @@ def _from_conda() -> Config:
         channel_alias=str(context._channel_alias),
         custom_channels=dict(context._custom_channels),
         custom_multichannels=multichannels,
-        channel_priority=str(getattr(priority, "value", priority)).lower(),
+        channel_priority=(str(getattr(priority, "value", priority)).lower()
+                          if priority is not None else None),
         pkgs_dirs=tuple(str(p) for p in context.pkgs_dirs),
         envs_dirs=tuple(str(p) for p in context.envs_dirs),
         proxy_servers={k: v for k, v in dict(context.proxy_servers).items() if v},
@@ -497,8 +502,9 @@ def _build(merged: Mapping[str, _Value], environ: Mapping[str, str],
     multis = dict(get("custom_multichannels", {}))
     multis.setdefault("defaults", tuple(get("default_channels",
                                             list(_default_channels_for_os()))))
-    priority = str(get("channel_priority", defaults.channel_priority)).lower()
-    if priority not in CHANNEL_PRIORITIES:
+    priority = get("channel_priority", None)
+    priority = str(priority).lower() if priority is not None else None
+    if priority is not None and priority not in CHANNEL_PRIORITIES:
         from .exceptions import ConfigError
 
         raise ConfigError(merged["channel_priority"].source,

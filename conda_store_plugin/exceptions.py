@@ -45,10 +45,6 @@ class SpecError(CondaStoreError):
                          hint=hint or "Fix the file and run the command again.")
 
 
-class UnsupportedSpecFeatureError(SpecError):
-    """A spec feature that is recognised but not supported yet."""
-
-
 class InvalidMatchSpecError(SpecError):
     """A dependency line that is not a valid conda MatchSpec."""
 

@@ -21,7 +21,7 @@ from .spec import HASH_VERSION, EnvironmentSpec
 
 FORMAT = "conda-store-lock"
 MAJOR = 1
-MINOR = 1  # 1.1 added per-platform `pypi` packages
+MINOR = 2  # 1.1 added per-platform `pypi` packages; 1.2 channel_priority "flexible"
 VERSION = f"{MAJOR}.{MINOR}"
 DEFAULT_FILENAME = "conda-store.lock.json"
 
@@ -87,7 +87,7 @@ SCHEMA: dict[str, Any] = {
         "options": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"channel_priority": {"enum": ["strict", "disabled"]}},
+            "properties": {"channel_priority": {"enum": ["strict", "flexible", "disabled"]}},
         },
         "platforms": {
             "type": "object",

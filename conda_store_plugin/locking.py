@@ -268,11 +268,10 @@ def lock_channels(spec: EnvironmentSpec, options: LockOptions, *,
 
 
 def lock_channel_priority(configured: str | None) -> str:
-    """The ``channel_priority`` a lock uses for conda's configured value.
+    """The ``channel_priority`` a lock uses for the configured value.
 
-    ``strict`` and ``disabled`` are used as they are. ``flexible`` (conda's default)
-    locks ``strict`` while the lockfile format cannot record ``flexible``: the lock
-    says how it was solved, and a strict solution is one a flexible solve prefers.
+    Unset (``None``) locks ``strict``; a value the user configured is used as it
+    is. Values the lockfile format cannot record fall back to ``strict``.
     """
     from .lockfile import SCHEMA
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .exceptions import InvalidMatchSpecError, SpecError, UnsupportedSpecFeatureError
+from .exceptions import InvalidMatchSpecError, SpecError
 
 #: Keys environment.yml may have. ``prefix`` is written by ``conda env export``;
 #: it names where the env was, not what is in it, so it is accepted and ignored.
@@ -238,13 +238,3 @@ def _variables(data: Mapping, path: str | Path | None) -> dict[str, str]:
         out[key] = "" if val is None else str(val)
     return out
 
-
-def require_no_pip(spec: EnvironmentSpec, path: str | Path | None) -> None:
-    """Refuse a ``pip:`` section while PyPI locking is not available."""
-    if spec.pip:
-        raise UnsupportedSpecFeatureError(
-            path, f"the `pip:` section ({len(spec.pip)} requirement(s)) is not supported "
-                  "yet by `conda store lock`",
-            hint="Remove the `pip:` section, or install those packages from conda "
-                 "channels; PyPI locking is coming in a later release.",
-        )

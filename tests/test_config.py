@@ -47,7 +47,7 @@ def test_no_files_gives_condas_defaults(tmp_path):
     assert config.source == "condarc" and config.files == ()
     assert config.channels == ()  # conda 26: no implicit `defaults`
     assert config.channel_alias == "https://conda.anaconda.org"
-    assert config.channel_priority == "flexible"
+    assert config.channel_priority is None  # unset: locks use strict
     assert config.custom_channels == {"pkgs/pro": "https://repo.anaconda.com"}
     assert config.custom_multichannels["defaults"][0] == "https://repo.anaconda.com/pkgs/main"
     assert config.pkgs_dirs == (f"{home}/.conda/pkgs",)

@@ -283,3 +283,30 @@ def test_spec_errors_are_spec_errors(tmp_path):
     spec.write_text("channels: []\ndependencies: [a]\n")
     with pytest.raises(SpecError, match="no channels"):
         api.lock(spec_path=spec)
+
+
+@pytest.mark.parametrize(
+    ("priority", "dep", "expected"),
+    # py-rattler's strict priority takes a package from the first channel that has a
+    # record *matching the spec* (conda's strict would refuse `xpkg >=2` here).
+    [(None, "xpkg", "1.0"), ("strict", "xpkg >=2", "2.0"), ("flexible", "xpkg", "1.0"),
+     ("flexible", "xpkg >=2", "2.0"), ("disabled", "xpkg", "2.0")],
+)
+def test_channel_priority_strict_by_default_else_as_configured(
+        tmp_path, make_channel, rattler_cache_dir, monkeypatch, priority, dep, expected):
+    from conda_store_plugin import config as config_module
+    from conda_store_plugin.config import Config
+
+    high = make_channel([PackageSpec("xpkg", "1.0", noarch="generic")], name="high")
+    low = make_channel([PackageSpec("xpkg", "2.0", noarch="generic")], name="low")
+    monkeypatch.setattr(config_module, "load_config",
+                        lambda **_: Config(channel_priority=priority))
+    spec = tmp_path / "environment.yml"
+    spec.write_text(f"channels: [{high.url}, {low.url}]\ndependencies: ['{dep}']\n")
+    if expected is None:
+        with pytest.raises(UnsatisfiableError):
+            lock(spec, rattler_cache_dir, platforms=["linux-64"])
+        return
+    result = lock(spec, rattler_cache_dir, platforms=["linux-64"])
+    assert names(result, "linux-64")["xpkg"].split()[0] == expected
+    assert result.lockfile.channel_priority == (priority or "strict")

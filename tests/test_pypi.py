@@ -74,7 +74,7 @@ def test_each_platform_gets_its_own_wheel(tmp_path, python_channel, pypi_index, 
                       [f"--index-url {simple}", "fastlib", "needsprovided"])
     result = lock(spec, rattler_cache_dir, platforms=PLATFORMS)
     written = lockfile.read(result.lockfile_path)
-    assert written == result.lockfile and written.version == "1.1"
+    assert written == result.lockfile and written.version == lockfile.VERSION
     for platform in PLATFORMS:
         got = pypi(written, platform)
         # `provided` comes from conda (2.0), not from the index (2.5): not locked.

@@ -137,8 +137,22 @@ def pre_command(command: str) -> None:
 
 
 def post_command(command: str) -> None:
-    """``conda_post_commands`` action: give the caches back."""
-    release_holds()
+    """``conda_post_commands`` action: give the caches back.
+
+    After ``clean`` (still holding the caches exclusively, so nobody works in them) it
+    also removes our staging folders that killed processes left behind.
+    """
+    from conda.base.context import context
+
+    try:
+        if command in EXCLUSIVE_COMMANDS and not context.dry_run:
+            from ..cache_entries import clear_leftovers
+
+            for hold in _holds:
+                if hold.exclusive and hold.covered_by is None:
+                    clear_leftovers(hold.pkgs_dir, idle=True)
+    finally:
+        release_holds()
 
 
 def release_holds() -> None:

@@ -238,12 +238,19 @@ class Filler:
     def _make_entry(self, job: Job) -> Any:
         from conda.models.records import PackageCacheRecord
 
-        from ..cache_entries import append_url, new_staging, publish_file, replace_dir
+        from ..cache_entries import (
+            append_url,
+            clear_leftovers,
+            new_staging,
+            publish_file,
+            replace_dir,
+        )
 
         if done_anywhere(job):
             return None
         archive = self.pkgs_dir / job.fn
         folder = self.pkgs_dir / job.dist
+        clear_leftovers(self.pkgs_dir, dist=job.dist)  # of killed processes, for this entry
         staging = new_staging(self.pkgs_dir, job.dist)
         bar = None
         try:

@@ -25,6 +25,10 @@ SETTINGS: dict[str, tuple[str, str, Any]] = {
                         "(soft on network filesystems such as NFS, else sqlite), sqlite or "
                         "soft. A cache keeps the kind it was first locked with.",
                         "str", "auto"),
+    "lock_aware_create": ("`conda create --file environment.yml` installs the locked "
+                          "packages of a conda-store.lock.json beside it when that "
+                          "lockfile is up to date with the spec (no solve); false: always "
+                          "solve.", "bool", True),
 }
 
 
