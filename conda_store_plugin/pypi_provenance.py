@@ -55,6 +55,12 @@ def record_hashes(prefix: str | Path, packages: Iterable[LockedPypiPackage]) -> 
         archive = data.get("archive_info")
         if not isinstance(archive, dict):
             continue
+        requested = dist_info / "REQUESTED"
+        if not pkg.requested and requested.exists():
+            # uv marks every line of its requirements file as requested; the lock
+            # knows which ones the spec named (PEP 376: the others are dependencies).
+            requested.unlink()
+            _update_record(dist_info, requested, None)
         if (archive.get("hashes") or {}).get("sha256") == pkg.sha256:
             done += 1
             continue
@@ -67,17 +73,21 @@ def record_hashes(prefix: str | Path, packages: Iterable[LockedPypiPackage]) -> 
     return done
 
 
-def _update_record(dist_info: Path, changed: Path, content: bytes) -> None:
+def _update_record(dist_info: Path, changed: Path, content: bytes | None) -> None:
+    """Give ``changed`` its new hash and size in ``RECORD`` (``None``: it was deleted)."""
     record = dist_info / "RECORD"
     try:
         rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
     except OSError:
         return
     rel = f"{dist_info.name}/{changed.name}"
-    digest = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).rstrip(b"=").decode()
-    for row in rows:
-        if row and row[0] == rel:
-            row[1:] = [f"sha256={digest}", str(len(content))]
+    if content is None:
+        rows = [row for row in rows if not row or row[0] != rel]
+    else:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).rstrip(b"=")
+        for row in rows:
+            if row and row[0] == rel:
+                row[1:] = [f"sha256={digest.decode()}", str(len(content))]
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     record.write_text(out.getvalue(), encoding="utf-8")

@@ -244,17 +244,18 @@ def _pypi_packages(prefix: str | None) -> tuple[Any, ...]:
         return ()
     from ..lockfile import LockedPypiPackage
     from ..pypi_names import normalise
+    from ..pypi_provenance import installed_archives
 
+    archives = installed_archives(Path(prefix))
     out, missing = [], []
     for rec in python_records:
-        found = _direct_url(Path(prefix), rec.name, rec.version)
-        if found is None:
+        name = normalise(rec.name)
+        url, sha256, requested = archives.get((name, str(rec.version)), (None, None, False))
+        if not (url and sha256):
             missing.append(f"{rec.name} {rec.version}")
             continue
-        url, sha256, requested = found
-        out.append(LockedPypiPackage(name=normalise(rec.name), version=str(rec.version),
-                                     url=url, sha256=sha256, index_url="",
-                                     requested=requested))
+        out.append(LockedPypiPackage(name=name, version=str(rec.version), url=url,
+                                     sha256=sha256, index_url="", requested=requested))
     if missing:
         raise LockExportError(
             prefix, "PyPI packages installed without a recorded file URL and sha256: "
@@ -262,30 +263,3 @@ def _pypi_packages(prefix: str | None) -> tuple[Any, ...]:
             hint="A lockfile needs the exact file of every package. Lock the "
                  "environment.yml (with its pip: section) with `conda store lock` instead.")
     return tuple(out)
-
-
-def _direct_url(prefix: Path, name: str, version: str) -> tuple[str, str, bool] | None:
-    """(url, sha256, requested) from the distribution's ``direct_url.json``, if any."""
-    from ..pypi_names import normalise
-
-    wanted = normalise(name)
-    for dist_info in prefix.glob("lib/python*/site-packages/*.dist-info"):
-        stem = dist_info.name[: -len(".dist-info")]
-        dist_name, _, dist_version = stem.rpartition("-")
-        if normalise(dist_name) != wanted or dist_version != str(version):
-            continue
-        try:
-            data = json.loads((dist_info / "direct_url.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        url = data.get("url")
-        archive = data.get("archive_info") or {}
-        hashes = archive.get("hashes") or {}
-        sha256 = hashes.get("sha256")
-        if not sha256 and str(archive.get("hash", "")).startswith("sha256="):
-            sha256 = archive["hash"].split("=", 1)[1]
-        if not (url and sha256):
-            return None
-        requested = (dist_info / "REQUESTED").exists()
-        return url, sha256, requested
-    return None
