@@ -294,9 +294,11 @@ def install_pypi_step(plan: InstallPlan, packages: Sequence, *, offline: bool) -
     (already updated) conda packages, and running the install again completes it.
     """
     from .pypi_install import install_pypi
+    from .pypi_provenance import record_hashes
 
     try:
         install_pypi(plan.prefix, packages, offline=offline)
+        record_hashes(plan.prefix, packages)  # so `conda export` can lock them again
     except BaseException:
         if plan.new_env:
             _clean_up(plan, existed_empty=False)

@@ -11,7 +11,7 @@ was used. When the lockfile is out of date (or unreadable), one line on stderr s
 why and conda solves environment.yml as before; the lockfile is not changed.
 
 It stays out of the way when: ``--format``/``environment_specifier`` names a format;
-several ``--file``\\s or package names are given on the command line (conda cannot
+several ``--file`` options or package names are given on the command line (conda cannot
 combine an explicit package list with specs); ``--clone``; the file is not an
 environment.yml (conda's ``cep-24``/``environment.yml`` specifiers); no lockfile is
 there; or ``plugins.lock_aware_create`` is false in .condarc

@@ -5,7 +5,7 @@ also detected from a ``--file`` named ``conda-store.lock.json``) writes a schema
 lockfile of environment ``X``:
 
 * **this machine's platform**: the installed packages themselves (conda passes the
-  ``PrefixRecord``\\s of ``conda-meta``): URL, sha256, md5, size, depends, constrains...
+  ``PrefixRecord`` objects of ``conda-meta``): URL, sha256, md5, size, depends, constrains...
   as installed. A record without sha256 (possible for packages conda installed from a
   ``file://`` channel or a local archive) gets it from the package's archive in the
   package cache (``package_tarball_full_path``), else the export fails naming it.
@@ -22,17 +22,19 @@ lockfile of environment ``X``:
 * **virtual packages**: our documented defaults for each platform
   (``platforms.virtual_packages_for``), as ``conda store lock`` writes them.
 
-PyPI packages installed in the environment are refused (``LockExportError``) unless
-they were installed from an exact file whose sha256 is recorded (``direct_url.json``
-with an ``archive_info`` hash, as our own installs and ``pip install URL#sha256=...``
-leave them): a lockfile holds a URL and a hash for every file.
+PyPI packages (this machine's platform only) are exported when each was installed
+from an exact file whose sha256 is recorded in its ``direct_url.json``: installs from
+one of our lockfiles (``conda create --file`` or ``conda store install``) record it
+(``pypi_provenance``), and so does pip when it knew the hash. Any other pip-installed
+package makes the export fail (``LockExportError``): a lockfile holds a URL and a hash
+for every file. Their ``index_url`` is written empty (nothing records it), and the spec
+section has no ``pip:`` lines.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,7 +60,7 @@ class LockExportError(CondaStoreError):
 
 
 def export(envs: Iterable[Any]) -> str:
-    """The ``multiplatform_export`` callable: conda ``Environment``\\s in, lockfile text out."""
+    """The ``multiplatform_export`` callable: conda environments in, lockfile text out."""
     from .errors import to_conda_error
 
     try:
@@ -69,8 +71,6 @@ def export(envs: Iterable[Any]) -> str:
 
 def build_lockfile(envs: list[Any]) -> Any:
     """Our ``Lockfile`` for the environments conda prepared (one per platform)."""
-    from conda.base.context import context
-
     from .. import __version__
     from ..lockfile import Lockfile, PlatformLock, validate_dict
     from ..locking import lock_channel_priority
@@ -93,7 +93,8 @@ def build_lockfile(envs: list[Any]) -> Any:
     from ..channels import resolve_channels
     from ..config import load_config
 
-    channels = resolve_channels(list(spec.channels), config=load_config())
+    config = load_config()
+    channels = resolve_channels(list(spec.channels), config=config)
     lock = Lockfile(
         spec=spec,
         channels=tuple(channels),
@@ -102,8 +103,7 @@ def build_lockfile(envs: list[Any]) -> Any:
         created_at=datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         .isoformat().replace("+00:00", "Z"),
         tool_version=__version__,
-        channel_priority=lock_channel_priority(
-            str(getattr(context.channel_priority, "value", context.channel_priority))),
+        channel_priority=lock_channel_priority(config.channel_priority),
         extra_metadata={"exported_from": str(prefix)} if prefix else {},
     )
     validate_dict(lock.to_dict())

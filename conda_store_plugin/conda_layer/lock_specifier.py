@@ -88,7 +88,7 @@ class LockfileSpec(EnvironmentSpecBase):
     """A ``conda-store.lock.json`` file for conda's ``--file``."""
 
     def __init__(self, filename: str | None = None, **kwargs: Any) -> None:
-        """conda passes the path as the only positional argument."""
+        """Take the path conda passes as the only positional argument."""
         self.filename = filename
         self._lock: Any = None
 
@@ -180,7 +180,7 @@ class LockfileSpec(EnvironmentSpecBase):
 
 
 def package_record(pkg: Any) -> Any:
-    """conda's ``PackageRecord`` for a ``LockedPackage``: everything the lock knows."""
+    """The conda ``PackageRecord`` of a ``LockedPackage``: everything the lock knows."""
     from conda.models.records import PackageRecord
 
     from ..pkgs_cache import conda_channel
@@ -258,6 +258,7 @@ def _install_pypi(prefix: Path, pending: Pending, *, new_env: bool) -> None:
 
     from ..exceptions import CondaStoreError
     from ..pypi_install import install_pypi
+    from ..pypi_provenance import record_hashes
     from .errors import to_conda_error
 
     if not (context.quiet or context.json):
@@ -265,6 +266,7 @@ def _install_pypi(prefix: Path, pending: Pending, *, new_env: bool) -> None:
               flush=True)
     try:
         install_pypi(prefix, pending.pypi, offline=context.offline)
+        record_hashes(prefix, pending.pypi)
     except CondaStoreError as exc:
         if new_env:
             import shutil
