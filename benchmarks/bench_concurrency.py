@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     archives = {s.filename: channel / s.relpath for s in specs}
     cells: dict[tuple[str, int, str], list[dict]] = {}
     singles: dict[str, list[float]] = {mode: [] for mode in args.modes}
+    single_cpu: dict[str, list[float]] = {mode: [] for mode in args.modes}
     load_before = os.getloadavg()
     started = time.perf_counter()
     with ChannelServer(channel, latency_s=args.latency) as server:
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"single {mode} failed: {result.failed[0].stderr[-500:]}",
                           file=sys.stderr)
                 singles[mode].append(result.wall_s)
+                single_cpu[mode].append(result.cpu_s)
                 if not args.keep:
                     shutil.rmtree(root, ignore_errors=True)
         for round_no in range(args.rounds):
@@ -111,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                         if not args.keep:
                             shutil.rmtree(root, ignore_errors=True)
     report = build_report(cells, singles, args, load_before, time.perf_counter() - started)
+    report["single_cpu_s"] = {m: [round(x, 2) for x in v] for m, v in single_cpu.items()}
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -142,6 +145,7 @@ def build_report(cells: dict, singles: dict, args: argparse.Namespace,
             "wall_max_s": round(max(walls), 2),
             "single_median_s": round(single, 2) if single else None,
             "ratio_to_single": round(statistics.median(walls) / single, 2) if single else None,
+            "cpu_median_s": round(statistics.median(r.get("cpu_s", 0.0) for r in runs), 1),
         })
     return {
         "rows": rows,
@@ -161,17 +165,18 @@ def print_report(report: dict) -> None:
           f"{report['cpus']} CPUs, load average {report['loadavg_before']} -> "
           f"{report['loadavg_after']}, {report['total_s']} s in all")
     print(f"single create (fresh cache), seconds: {report['singles_s']}")
+    print(f"single create CPU seconds: {report.get('single_cpu_s')}")
     header = ("mode", "N", "variant", "rounds", "failed", "rnds_failed", "broken_envs",
               "broken_entries", "dup_dl", "max_dl", "wall_med", "wall_min", "wall_max",
-              "single", "ratio")
+              "single", "ratio", "cpu_med")
     keys = ("mode", "processes", "variant", "rounds", "failed_processes",
             "rounds_with_failures", "broken_envs", "broken_cache_entries",
             "duplicate_downloads", "max_downloads_per_file", "wall_median_s", "wall_min_s",
-            "wall_max_s", "single_median_s", "ratio_to_single")
+            "wall_max_s", "single_median_s", "ratio_to_single", "cpu_median_s")
     widths = [max(len(h), 7) for h in header]
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     for row in report["rows"]:
-        print("  ".join(str(row[k]).rjust(w) for k, w in zip(keys, widths)))
+        print("  ".join(str(row[k]).rjust(w) for k, w in zip(keys, widths, strict=True)))
 
 
 if __name__ == "__main__":

@@ -264,10 +264,8 @@ def install(
     )
 
     start = time.perf_counter()
-    if not offline:
-        from .config import load_config
-
-        offline = load_config().offline
+    # offline=False still honours conda's `offline: true`; the configuration is read
+    # only once something needs the network (a no-op or warm install never loads it).
     path = Path(lockfile_path) if lockfile_path else Path.cwd() / DEFAULT_FILENAME
     lock, target_platform, packages = read_platform_lock(path, platform)
     target = resolve_prefix(prefix=prefix, name=name)
@@ -278,6 +276,7 @@ def install(
     pypi = lock.platforms[target_platform].pypi
     if plan.noop:
         if pypi:  # uv installs what is missing, quickly does nothing otherwise
+            offline = _configured_offline(offline)
             install_pypi_step(plan, pypi, offline=offline)
             result = dataclasses.replace(result, pypi=_pypi_names(pypi))
         timings["total"] = time.perf_counter() - start
@@ -291,9 +290,11 @@ def install(
     if pypi:  # download and check the PyPI files before anything in the env changes
         from .pypi_install import fetch_pypi
 
+        offline = _configured_offline(offline)
         fetch_pypi(lock.platforms[target_platform], target_platform, prefix=target,
                    offline=offline)
-    applied = apply_plan(plan, pkgs_dir=pkgs_dir, offline=offline, progress=progress)
+    applied = apply_plan(plan, pkgs_dir=pkgs_dir, offline=offline or None,
+                         progress=progress)
     timings.update(fetch=applied.fetch_s, link=applied.link_s)
     if pypi:
         pypi_start = time.perf_counter()
@@ -316,6 +317,15 @@ def install(
         pypi=_pypi_names(pypi),
         timings=timings,
     )
+
+
+def _configured_offline(offline: bool) -> bool:
+    """``offline``, or conda's ``offline`` setting when not asked for."""
+    if offline:
+        return True
+    from .config import load_config
+
+    return bool(load_config().offline)
 
 
 def _pypi_names(packages: Any) -> tuple[str, ...]:
@@ -652,3 +662,173 @@ def record_use(*, prefix: str | Path, how: str = "activate") -> bool:
     from .store.usage import record_use as record
 
     return record(prefix, how=how)
+
+
+# --- transfer, backup, restore ----------------------------------------------------------
+# export_environment / import_environment: one environment and its history as a transfer
+# file (``transfer``); backup / restore: the whole store as one .tar.zst (``backup``).
+
+
+def export_environment(*, environment: str, output: str | Path | None = None,
+                       store: str | Path | None = None) -> Any:
+    """Write one environment, every finished build with its history, to a transfer file.
+
+    Args:
+        environment: ``NAME`` or ``NAMESPACE/NAME``.
+        output: the file to write; default ``<NAME>.conda-store.json`` in the cwd.
+        store: store directory (see ``store.location``).
+
+    Returns:
+        ``store.exporter.ExportOutcome`` (builds still being built are listed as skipped).
+    """
+    from .store.builds import read_env
+    from .store.exporter import export
+
+    layout, ref = _store_ref(store, environment)
+    if ref.build is not None:
+        from .exceptions import InvalidStoreNameError
+
+        raise InvalidStoreNameError("environment", environment,
+                                    "export takes the whole environment, not one build")
+    read_env(layout, ref)  # unknown environment: say so, listing the known ones
+    out = Path(output) if output else Path.cwd() / f"{ref.name}.conda-store.json"
+    return export(layout, ref, out.absolute())
+
+
+def import_environment(
+    *,
+    source: str | Path,
+    namespace: str | None = None,
+    name: str | None = None,
+    force: bool = False,
+    store: str | Path | None = None,
+    envs_dir: str | Path | None = None,
+    offline: bool = False,
+    pkgs_dir: str | Path | None = None,
+    progress: Any = None,
+) -> Any:
+    """Import a transfer file: its history, and its current build recreated on disk.
+
+    Args:
+        source: the file ``export_environment`` wrote.
+        namespace: default the file's namespace.
+        name: default the file's environment name.
+        force: replace an environment of that name (and all its builds).
+        store: store directory.
+        envs_dir: where the environment's link goes, when it is new.
+        offline: install from the package cache only.
+        pkgs_dir: package cache (default conda's).
+        progress: ``callable(fetch.ProgressEvent)``.
+
+    Returns:
+        ``store.importer.ImportOutcome``.
+
+    Raises:
+        TransferFileError: the file is not a valid transfer file.
+        EnvironmentExistsError: the environment exists and ``force`` is false.
+    """
+    from . import transfer
+    from .store.builds import open_store
+    from .store.current import link_name
+    from .store.importer import import_document
+    from .store.layout import EnvRef, check_name
+    from .store.location import default_envs_dir, default_namespace, store_dir
+
+    document = transfer.read(source)
+    root = store_dir(store)
+    open_store(root)  # a newer store is refused before anything is written
+    ref = EnvRef(check_name("namespace", namespace or document.namespace),
+                 check_name("environment name", name or document.name))
+    link = Path(envs_dir or default_envs_dir()).absolute() / link_name(ref,
+                                                                      default_namespace())
+    layout = open_store(root, create=True)
+    return import_document(layout, document, ref, link=link, force=force, offline=offline,
+                           pkgs_dir=Path(pkgs_dir) if pkgs_dir else None, progress=progress)
+
+
+def backup(
+    *,
+    output: str | Path | None = None,
+    with_packages: bool = False,
+    namespaces: Sequence[str] = (),
+    store: str | Path | None = None,
+    pkgs_dir: str | Path | None = None,
+    offline: bool = False,
+    progress: Any = None,
+) -> Any:
+    """Back up the store (metadata, specs, lockfiles, logs; optionally packages) to one file.
+
+    Args:
+        output: the ``.tar.zst`` to write; default ``conda-store-backup-<UTC time>.tar.zst``
+            in the cwd. It appears only once complete.
+        with_packages: include every package archive the current builds need, so a
+            restore needs no network.
+        namespaces: back up only these namespaces (default: all).
+        store: store directory.
+        pkgs_dir: package cache to take the archives from, missing ones fetched into it
+            (default conda's).
+        offline: never download: fail naming the archives the cache lacks.
+        progress: ``callable(fetch.ProgressEvent)`` while fetching archives.
+
+    Returns:
+        ``backup.create.BackupOutcome``.
+    """
+    from .backup.create import create_backup
+    from .store.builds import open_store
+    from .store.layout import check_name
+    from .store.location import store_dir
+
+    layout = open_store(store_dir(store))
+    names = [check_name("namespace", ns) for ns in namespaces]
+    if output is None:
+        from .store.records import now_utc
+
+        output = Path.cwd() / f"conda-store-backup-{now_utc():%Y%m%dT%H%M%SZ}.tar.zst"
+    return create_backup(layout, Path(output).absolute(), namespaces=names or None,
+                         with_packages=with_packages,
+                         pkgs_dir=Path(pkgs_dir) if pkgs_dir else None, offline=offline,
+                         progress=progress)
+
+
+def restore(
+    *,
+    source: str | Path,
+    on_conflict: str = "fail",
+    dry_run: bool = False,
+    store: str | Path | None = None,
+    envs_dir: str | Path | None = None,
+    pkgs_dir: str | Path | None = None,
+    offline: bool = False,
+    progress: Any = None,
+) -> Any:
+    """Restore a backup into a store: every environment, its history, its current build.
+
+    The backup is verified whole (hashes, safe member names) before anything is written.
+    Environments already in the store are conflicts: ``on_conflict`` ``fail`` (default:
+    refuse, naming them), ``skip`` or ``replace``.
+
+    Args:
+        source: the ``.tar.zst`` that ``backup`` wrote.
+        on_conflict: ``fail``, ``skip`` or ``replace``.
+        dry_run: verify and plan only; write nothing.
+        store: target store directory (created if new).
+        envs_dir: where new environments' links go (default conda's envs dir).
+        pkgs_dir: package cache, seeded with the backup's packages (default conda's).
+        offline: install from the package cache only.
+        progress: ``callable(fetch.ProgressEvent)``.
+
+    Returns:
+        ``backup.restore.RestoreOutcome``.
+
+    Raises:
+        BackupFormatError, ArchiveIntegrityError, UnsafeArchiveMemberError,
+        RestoreConflictError: nothing was written. RestoreFailedError: some
+        environments failed (each left as it was), the others were restored.
+    """
+    from .backup.restore import restore as restore_
+    from .store.location import store_dir
+
+    return restore_(store_dir(store), Path(source).absolute(), on_conflict=on_conflict,
+                    dry_run=dry_run, envs_dir=Path(envs_dir) if envs_dir else None,
+                    pkgs_dir=Path(pkgs_dir) if pkgs_dir else None, offline=offline,
+                    progress=progress)

@@ -287,9 +287,9 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
 
 def append_url(pkgs_dir: Path, url: str) -> None:
     """Add ``url`` to ``<pkgs>/urls.txt`` unless it is there, under a lock of its own."""
-    from .cache_lock import locks_dir
-
     from filelock import FileLock
+
+    from .cache_lock import locks_dir
 
     path = Path(pkgs_dir) / "urls.txt"
     with FileLock(locks_dir(pkgs_dir) / "urls.txt.lock", thread_local=False):

@@ -257,6 +257,8 @@ def pid_alive(pid: int) -> bool:
     """Whether a process of that pid exists on this machine."""
     if pid <= 0:
         return False
+    if os.name == "nt":  # os.kill(pid, 0) would *terminate* the process on Windows
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -266,6 +268,22 @@ def pid_alive(pid: int) -> bool:
     except OSError:  # pragma: no cover - e.g. Windows without the process
         return False
     return True
+
+
+def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - Windows only
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.GetLastError() == 5  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def process_start(pid: int) -> int | None:
@@ -376,10 +394,6 @@ class _Held:
     record: Path | None
     threads: dict[int, int] = field(default_factory=dict)  # thread id -> holds
 
-    @property
-    def count(self) -> int:
-        return sum(self.threads.values())
-
 
 _held: dict[str, _Held] = {}
 _held_lock = threading.RLock()
@@ -427,6 +441,7 @@ def pkgs_dir_lock(pkgs_dir: Path, *, exclusive: bool, timeout: float = -1,
         on_wait: Called (from a helper thread) after ``notice_after_s`` seconds of
             waiting and every :data:`NOTICE_REPEAT_S` after, with a :class:`LockWait`.
         command: What this process is, for other processes' wait messages.
+        notice_after_s: Seconds of waiting before the first ``on_wait`` call.
 
     Holds are counted per process: a second shared request (e.g. ``conda store
     install`` inside a ``conda`` command that already holds it) reuses the first; so
@@ -435,7 +450,8 @@ def pkgs_dir_lock(pkgs_dir: Path, *, exclusive: bool, timeout: float = -1,
 
     Raises:
         CacheLockTimeoutError: not acquired within ``timeout``.
-        CacheLockError: exclusive requested while this process holds it shared.
+        CacheLockError: exclusive requested while this process (or the one that started
+            it) holds it shared: waiting would never end.
     """
     pkgs_dir = Path(pkgs_dir)
     key = os.path.realpath(pkgs_dir)
@@ -445,10 +461,14 @@ def pkgs_dir_lock(pkgs_dir: Path, *, exclusive: bool, timeout: float = -1,
     if joined is not None:
         return joined
     kind = lock_kind(pkgs_dir, kind)
-    if not exclusive:
-        covering = _ancestor_holder(pkgs_dir)
-        if covering is not None:
-            return CacheHold(pkgs_dir, exclusive, kind, covered_by=covering.pid)
+    covering = _ancestor_holder(pkgs_dir)
+    if covering is not None:
+        if exclusive:  # it waits for us, we would wait for it
+            raise CacheLockError(
+                f"cannot lock the package cache {pkgs_dir} exclusively: the process that "
+                f"started this one uses it ({covering.describe()})",
+                hint="Run the command that deletes cache entries after that one ends.")
+        return CacheHold(pkgs_dir, exclusive, kind, covered_by=covering.pid)
 
     def describe(waited: float) -> LockWait:
         return LockWait(pkgs_dir, exclusive, waited, tuple(holders(pkgs_dir)))

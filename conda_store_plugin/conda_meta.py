@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_text
 from .lockfile import LockedPackage
 from .pkgs_cache import CacheEntry, conda_channel
 
@@ -115,9 +114,33 @@ def complete_records(prefix: Path, packages: Sequence[LockedPackage],
             continue
         patched = _patched(data, pkg, requested.get(pkg.name), pkgs_dir)
         if patched != data:
-            atomic_write_text(path, json.dumps(patched, indent=2) + "\n")
+            _overwrite(path, dumps_record(patched).encode("utf-8"))
             changed += 1
     return changed
+
+
+def _overwrite(path: Path, data: bytes) -> None:
+    """Rewrite a record in place, as conda and py-rattler write records.
+
+    Not by rename, and not by truncating to zero first: ext4 flushes a file that
+    replaces another either way (``auto_da_alloc``), which made rewriting the records of
+    a new environment take as long as linking it. The file holds a valid record of the
+    same package before and after.
+    """
+    with open(path, "r+b") as f:
+        f.write(data)
+        f.truncate()
+
+
+def dumps_record(data: Mapping[str, Any]) -> str:
+    """A record as text: one top-level field per line (2-space indent), values compact.
+
+    The head stays readable and greppable (``_identity`` reads it without parsing the
+    file lists), and every value goes through json's C encoder: ``indent=2`` would use
+    the pure-Python encoder, several seconds for the file lists of a large environment.
+    """
+    lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in data.items()]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def _patched(data: Mapping[str, Any], pkg: LockedPackage, spec: str | None,

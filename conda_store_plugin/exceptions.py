@@ -551,3 +551,105 @@ class PackageCacheEntryError(CondaStoreError):
             f"cannot extract {package} from {archive}: {problem}",
             hint="The archive was downloaded afresh and still fails: the package on the "
                  "channel is broken. Report it to the channel, or pin another build.")
+
+
+# --- transfer files, backup and restore (transfer.py, store/exporter.py, ----------------
+# --- store/importer.py, safe_tar.py, backup/) -------------------------------------------
+
+
+class TransferFileError(StoreError):
+    """An environment transfer file (``conda store export``) cannot be read or used."""
+
+    def __init__(self, path: str | Path, problem: str, *, hint: str | None = None) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(
+            f"{path}: {problem}; nothing was changed",
+            hint=hint or "Export the environment again with `conda store export ENV -o "
+                         "FILE` (files written by hand or by another tool are refused).")
+
+
+class EnvironmentExistsError(StoreError):
+    """An import or restore would overwrite an environment that is already in the store."""
+
+    def __init__(self, environment: str, store: str | Path) -> None:
+        self.environment = environment
+        super().__init__(
+            f"the store {store} already has an environment {environment}; nothing was "
+            "changed",
+            hint="Import it under another name (--name NAME or --namespace NS), or replace "
+                 "the existing environment and all its builds with --force.")
+
+
+class ArchiveIntegrityError(StoreError):
+    """A backup archive is damaged, truncated, or was changed after it was made."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(
+            f"{path}: {problem}; it was refused before anything was written",
+            hint="Use another copy of the backup (compare its size and sha256 with the "
+                 "original), or make a new one with `conda store backup`.")
+
+
+class UnsafeArchiveMemberError(ArchiveIntegrityError):
+    """An archive member that extraction would place outside its folder, or not a file."""
+
+    def __init__(self, path: str | Path, member: str, reason: str) -> None:
+        self.member = member
+        self.reason = reason
+        super().__init__(path, f"unsafe member {member!r}: {reason}")
+
+
+class BackupFormatError(StoreError):
+    """A file that is not a conda-store backup, or one this version cannot read."""
+
+    def __init__(self, path: str | Path, problem: str, *, hint: str | None = None) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"{path}: {problem}; nothing was changed",
+            hint=hint or "Give a file made by `conda store backup` (a .tar.zst whose first "
+                         "member is manifest.json).")
+
+
+class RestoreConflictError(StoreError):
+    """A restore would overwrite environments that already exist in the target store."""
+
+    exit_code = 2
+
+    def __init__(self, conflicts: Iterable[str], store: str | Path) -> None:
+        self.conflicts = tuple(sorted(conflicts))
+        listing = ", ".join(self.conflicts[:20]) + (" ..." if len(self.conflicts) > 20
+                                                     else "")
+        super().__init__(
+            f"the store {store} already has {len(self.conflicts)} of the backup's "
+            f"environments: {listing}; nothing was changed",
+            hint="Choose what to do with them: --on-conflict skip (keep the store's), or "
+                 "--on-conflict replace (the backup's replace them, with all their builds); "
+                 "--dry-run shows the plan.")
+
+    def to_dict(self) -> dict:
+        """JSON form, with the conflicting environments."""
+        return {**super().to_dict(), "conflicts": list(self.conflicts)}
+
+
+class RestoreFailedError(StoreError):
+    """Some environments of a backup could not be restored (the others were)."""
+
+    def __init__(self, failures: Iterable[tuple[str, str]], report: dict | None = None) -> None:
+        self.failures = tuple(failures)
+        self.report = report
+        lines = "\n".join(f"  {env}: {reason}" for env, reason in self.failures)
+        super().__init__(
+            f"{len(self.failures)} environment(s) could not be restored (each was left as "
+            f"it was before the restore):\n{lines}",
+            hint="Fix the cause (e.g. the network, for a backup made without "
+                 "--with-packages) and run the restore again with --on-conflict skip: the "
+                 "environments already restored are kept.")
+
+    def to_dict(self) -> dict:
+        """JSON form, with the failures and what was restored."""
+        return {**super().to_dict(),
+                "failures": [{"environment": e, "reason": r} for e, r in self.failures],
+                "report": self.report}

@@ -1,14 +1,17 @@
 """Fill a package cache with locked packages, downloads and extractions overlapping.
 
-Downloads run concurrently, each sha256-verified while streaming, and each extraction
-starts as soon as its own download ends.
+Downloads run concurrently, largest first (the biggest archive is the critical path),
+and each extraction starts as soon as its own download ends.
 
 Every entry is handled under its inter-process entry lock (``cache_lock.hold_entry``),
 so installs sharing a cache download and extract each package once: the second one
 waits, then finds the entry done. HTTP(S) goes through py-rattler's client (retries,
 authentication, mirrors); ``file://`` URLs are copied. A download is written to
 ``<pkgs>/.conda-store/tmp/*.partial``, hashed on the way, and renamed into the cache only
-when size and sha256 are the locked ones: a mismatch raises before anything is linked.
+when its sha256 is the locked one: the extraction (py-rattler, in Rust, without the
+GIL) hashes the download while it unpacks it into a staging folder, and only then are
+archive and folder renamed into the cache. A mismatch raises before anything is linked;
+no Python code touches the downloaded bytes.
 
 Progress is reported through a callback (:class:`ProgressEvent`), always from the thread
 that runs the event loop; core never prints.
@@ -17,8 +20,8 @@ that runs the event loop; core never prints.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,16 +36,16 @@ from .pkgs_cache import (
     CacheEntry,
     EntryState,
     adopt,
+    complete_extracted,
     entry_state,
     extract_archive,
     file_sha256,
-    store_archive,
+    strip_archive_suffix,
     temp_dir,
 )
 
 #: Concurrent downloads (connections) at most.
 MAX_DOWNLOADS = 16
-_CHUNK = 1 << 20
 _TICK = 0.1  # seconds between byte-count progress events
 
 
@@ -97,12 +100,23 @@ async def fill_cache(
     pkgs_dir: Path,
     packages: Sequence[LockedPackage],
     *,
-    offline: bool = False,
+    offline: bool | None = False,
     progress: ProgressCallback | None = None,
     max_downloads: int = MAX_DOWNLOADS,
     client: Any = None,
+    keep_archives: bool = True,
 ) -> FetchReport:
     """Make every package a valid cache entry of ``pkgs_dir``.
+
+    ``offline=None`` takes conda's ``offline`` setting, read (with the proxies, TLS
+    settings and credentials) only when a package has to be fetched: a warm cache never
+    loads the configuration.
+
+    ``keep_archives=False`` streams each HTTP download straight into its extraction
+    (py-rattler, no archive written, the sha256 computed on the way): the entry is the
+    extracted folder with its conda record, like an entry after ``conda clean
+    --tarballs``. That is what installs use: half the disk writes, and the extraction
+    of the largest package no longer waits for its download to end.
 
     Raises:
         ChecksumMismatchError: a download (or cached archive) is not the locked file.
@@ -113,7 +127,8 @@ async def fill_cache(
     pkgs_dir = Path(pkgs_dir)
     pkgs_dir.mkdir(parents=True, exist_ok=True)
     filler = _Filler(pkgs_dir, offline=offline, progress=progress or _ignore,
-                     max_downloads=max_downloads, client=client)
+                     max_downloads=max_downloads, client=client,
+                     keep_archives=keep_archives)
     return await filler.run(packages)
 
 
@@ -121,30 +136,61 @@ def _ignore(event: ProgressEvent) -> None:
     return None
 
 
+def _states(pkgs_dir: Path, packages: Sequence[LockedPackage]) -> list[EntryState]:
+    return [entry_state(CacheEntry(pkgs_dir, pkg)) for pkg in packages]
+
+
+@dataclass(frozen=True)
+class _Network:
+    """What downloads need, from the configuration (set up once, off the event loop)."""
+
+    offline: bool
+    client: Any = None
+    credentials: Any = None  # credentials.CredentialSource: lockfiles hold no credentials
+
+
 class _Filler:
-    def __init__(self, pkgs_dir: Path, *, offline: bool, progress: ProgressCallback,
-                 max_downloads: int, client: Any) -> None:
+    def __init__(self, pkgs_dir: Path, *, offline: bool | None, progress: ProgressCallback,
+                 max_downloads: int, client: Any, keep_archives: bool = True) -> None:
         self.pkgs_dir = pkgs_dir
+        self.keep_archives = keep_archives
         self.offline = offline
         self.progress = progress
         self.semaphore = asyncio.Semaphore(max_downloads)
         self.client = client
-        self.credentials: Any = None  # credentials.CredentialSource, on first HTTP download
+        self._network: asyncio.Future[_Network] | None = None
         self.report = FetchReport()
-        self.writers: list[_HashingWriter] = []
+        self.partials: list[Path] = []  # downloads in progress
+        self.done_bytes = 0  # bytes of finished downloads
         self.total_bytes = 0
 
     async def run(self, packages: Sequence[LockedPackage]) -> FetchReport:
+        # Largest first: downloads start in this order (the semaphore is FIFO), and the
+        # biggest archive at one connection's speed is what a cold install waits for.
+        packages = sorted(packages, key=lambda p: -p.size)
         self.total_bytes = sum(p.size for p in packages)
         self.progress(ProgressEvent("fetch", total=len(packages), total_bytes=self.total_bytes))
+        # First look without entry locks, in one worker-thread call: callers hold the
+        # cache's shared lock, so no `clean` removes a complete entry, and other
+        # installs only ever rename complete entries into place. Only what is not
+        # complete is handled under its entry lock (and looked at again there).
+        states = await asyncio.to_thread(_states, self.pkgs_dir, packages)
+        todo = []
+        for pkg, state in zip(packages, states, strict=True):
+            if state is EntryState.VALID:
+                self._reused(pkg)
+            else:
+                todo.append(pkg)
+        if not todo:
+            return self.report
         ticker = asyncio.ensure_future(self._tick())
         try:
-            results = await asyncio.gather(*(self._one(p) for p in packages),
+            results = await asyncio.gather(*(self._one(p) for p in todo),
                                            return_exceptions=True)
         finally:
             ticker.cancel()
         self._emit_bytes()
-        self._raise_failures(packages, results)
+        self._raise_failures(todo, results)
         return self.report
 
     def _raise_failures(self, packages: Sequence[LockedPackage], results: list) -> None:
@@ -188,16 +234,29 @@ class _Filler:
                     self.report.extracted.append(pkg.dist_name)
                     self.progress(ProgressEvent("extracted", pkg.dist_name))
                     return None
-            if self.offline:
+            network = await self.network()
+            if network.offline:
                 raise PackagesNotCachedError(self.pkgs_dir, [pkg.dist_name])
+            stream = not self.keep_archives and not pkg.url.startswith("file:")
             async with self.semaphore:
                 self.progress(ProgressEvent("download", pkg.dist_name, total_bytes=pkg.size))
-                downloaded = await self._download(pkg)
-            store_archive(entry, downloaded)
+                if stream:
+                    staging, sha256 = await self._stream(pkg, entry, network)
+                else:
+                    downloaded = await self._download(pkg, network)
             self.report.downloaded.append(pkg.dist_name)
             self.report.downloaded_bytes += pkg.size
             self.progress(ProgressEvent("downloaded", pkg.dist_name, total_bytes=pkg.size))
-            await asyncio.to_thread(extract_archive, entry)
+            if stream:
+                try:  # verifies the sha256, then renames the folder into the cache
+                    await asyncio.to_thread(complete_extracted, entry, staging, sha256)
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)
+            else:
+                try:  # verifies the sha256, then moves archive and folder into the cache
+                    await asyncio.to_thread(extract_archive, entry, downloaded)
+                finally:
+                    downloaded.unlink(missing_ok=True)
             self.report.extracted.append(pkg.dist_name)
             self.progress(ProgressEvent("extracted", pkg.dist_name))
         return None
@@ -207,43 +266,90 @@ class _Filler:
         self.total_bytes -= pkg.size
         self.progress(ProgressEvent("cached", pkg.dist_name))
 
-    async def _download(self, pkg: LockedPackage) -> Path:
-        fd, name = tempfile.mkstemp(prefix=f"{pkg.fn}.", suffix=".partial",
+    async def network(self) -> _Network:
+        """The network setup, made once in a worker thread on the first download.
+
+        Loading the configuration (conda's context, proxies, credentials) and building
+        the HTTP client takes a few hundred milliseconds of Python: done inside the
+        event loop it would hold up every download and extraction already running.
+        """
+        if self._network is None:
+            self._network = asyncio.ensure_future(asyncio.to_thread(self._setup_network))
+        return await self._network
+
+    def _setup_network(self) -> _Network:
+        if self.offline:
+            return _Network(offline=True)
+        from .config import load_config
+        from .credentials import CredentialSource
+
+        config = load_config()
+        if self.offline is None and config.offline:
+            return _Network(offline=True)
+        client = self.client
+        if client is None:
+            from .http_client import make_client
+
+            client = make_client(config)  # proxies, TLS, .netrc
+        return _Network(offline=False, client=client,
+                        credentials=CredentialSource.from_config(config))
+
+    async def _stream(self, pkg: LockedPackage, entry: CacheEntry,
+                      network: _Network) -> tuple[Path, str]:
+        """Download and extract at once into a staging folder; (folder, sha256 hex)."""
+        from rattler.package_streaming import download_and_extract
+
+        from .cache_entries import new_staging
+
+        staging = new_staging(self.pkgs_dir, entry.dist)
+        try:
+            try:
+                # lockfiles hold no credentials: re-attach the configured ones
+                sha256, _md5 = await download_and_extract(
+                    network.client, network.credentials.attach(pkg.url), staging)
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise _DownloadFailed(pkg.dist_name, pkg.url, _reason(exc)) from exc
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.done_bytes += pkg.size
+        return staging, sha256.hex()
+
+    async def _download(self, pkg: LockedPackage, network: _Network) -> Path:
+        """The file at ``pkg.url`` in ``<pkgs>/.conda-store/tmp``, not yet verified."""
+        # py-rattler's extraction picks the format by the extension: keep it last.
+        extension = pkg.fn[len(strip_archive_suffix(pkg.fn)):]
+        fd, name = tempfile.mkstemp(prefix=f"{strip_archive_suffix(pkg.fn)}.",
+                                    suffix=f".partial{extension}",
                                     dir=temp_dir(self.pkgs_dir))
+        os.close(fd)
         partial = Path(name)
-        writer = _HashingWriter(os.fdopen(fd, "wb"))
-        self.writers.append(writer)
+        self.partials.append(partial)
         try:
             try:
                 if pkg.url.startswith("file:"):
-                    await asyncio.to_thread(_copy_file_url, pkg.url, writer)
+                    await asyncio.to_thread(_copy_file_url, pkg.url, partial)
                 else:
-                    await self._http(pkg.url, writer)
+                    await self._http(pkg.url, partial, network)
             except (OSError, RuntimeError, ValueError) as exc:
                 raise _DownloadFailed(pkg.dist_name, pkg.url, _reason(exc)) from exc
-            finally:
-                writer.close()
-            actual = writer.sha256.hexdigest()
-            if actual != pkg.sha256:
-                raise ChecksumMismatchError(pkg.dist_name, pkg.url, pkg.sha256, actual)
+            size = partial.stat().st_size
+            if size != pkg.size:  # cheap early check; the sha256 is checked on extraction
+                raise ChecksumMismatchError(pkg.dist_name, pkg.url, pkg.sha256,
+                                            file_sha256(partial))
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
+        finally:
+            self.done_bytes += _size_of(partial)
+            self.partials.remove(partial)
         return partial
 
-    async def _http(self, url: str, writer: _HashingWriter) -> None:
-        from rattler.package_streaming import download_to_writer
+    async def _http(self, url: str, dest: Path, network: _Network) -> None:
+        from rattler.package_streaming import download_to_path
 
-        if self.credentials is None:  # lockfiles hold no credentials: re-attach them
-            from .config import load_config
-            from .credentials import CredentialSource
-            from .http_client import make_client
-
-            config = load_config()
-            self.credentials = CredentialSource.from_config(config)
-            if self.client is None:
-                self.client = make_client(config)  # proxies, TLS, .netrc
-        await download_to_writer(self.client, self.credentials.attach(url), writer)
+        # lockfiles hold no credentials: re-attach the configured ones
+        await download_to_path(network.client, network.credentials.attach(url), dest)
 
     async def _tick(self) -> None:
         while True:
@@ -251,8 +357,8 @@ class _Filler:
             self._emit_bytes()
 
     def _emit_bytes(self) -> None:
-        if self.writers:
-            done = sum(w.size for w in self.writers)
+        if self.partials or self.done_bytes:
+            done = self.done_bytes + sum(_size_of(p) for p in self.partials)
             self.progress(ProgressEvent("bytes", done_bytes=done,
                                         total_bytes=max(self.total_bytes, done)))
 
@@ -263,33 +369,18 @@ class _DownloadFailed(Exception):
         self.package, self.url, self.reason = package, url, reason
 
 
-class _HashingWriter:
-    """File writer that hashes and counts; py-rattler calls ``write`` from its threads."""
-
-    def __init__(self, file: Any) -> None:
-        self.file = file
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.file.write(data)
-        self.sha256.update(data)
-        self.size += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        if not self.file.closed:
-            self.file.close()
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
-def _copy_file_url(url: str, writer: _HashingWriter) -> None:
+def _copy_file_url(url: str, dest: Path) -> None:
     from urllib.parse import urlparse
     from urllib.request import url2pathname
 
-    path = url2pathname(urlparse(url).path)
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            writer.write(chunk)
+    shutil.copyfile(url2pathname(urlparse(url).path), dest)
 
 
 _DENIED = "access denied"

@@ -185,13 +185,14 @@ def make_plan(lock: Lockfile, *, prefix: Path, platform: str,
 # -- apply --------------------------------------------------------------------------
 
 
-def apply_plan(plan: InstallPlan, *, pkgs_dir: Path, offline: bool = False,
+def apply_plan(plan: InstallPlan, *, pkgs_dir: Path, offline: bool | None = False,
                progress: ProgressCallback | None = None,
                execute_link_scripts: bool = True) -> Applied:
     """Fill the cache with what the plan adds, then link and record it.
 
     Raises:
-        PackagesNotCachedError: ``offline`` and packages are missing from the cache.
+        PackagesNotCachedError: ``offline`` and packages are missing from the cache
+            (``offline=None``: conda's ``offline`` setting, read only if something is).
         ChecksumMismatchError, PackageDownloadError, InstallError: before linking.
         LinkError: linking failed (a new environment is removed).
     """
@@ -208,15 +209,16 @@ def apply_plan(plan: InstallPlan, *, pkgs_dir: Path, offline: bool = False,
         start = time.perf_counter()
         if plan.to_add:
             applied.fetch = await fill_cache(pkgs_dir, plan.to_add, offline=offline,
-                                             progress=emit)
+                                             progress=emit, keep_archives=False)
         applied.fetch_s = time.perf_counter() - start
         if needs_link:
+            _prewarm_channel_names(plan)  # after the fill: it would compete for the GIL
             emit(ProgressEvent("link", total=len(plan.to_add) + len(plan.to_remove)))
             await _guarded(plan, _rattler_install(plan, pkgs_dir, execute_link_scripts),
                            existed_empty)
 
     with cache_lock(pkgs_dir, shared=True):
-        if offline:
+        if offline:  # asked for: name everything missing before touching the cache
             missing = offline_missing(pkgs_dir, plan.to_add)
             if missing:
                 raise PackagesNotCachedError(pkgs_dir, missing)
@@ -227,6 +229,40 @@ def apply_plan(plan: InstallPlan, *, pkgs_dir: Path, offline: bool = False,
         applied.link_s = time.perf_counter() - link_start
     emit(ProgressEvent("linked"))
     return applied
+
+
+def _prewarm_channel_names(plan: InstallPlan) -> None:
+    """Let conda spell the lock's channels for the history while we fetch and link.
+
+    ``conda_history`` asks conda's ``Channel`` for canonical names; outside a conda
+    command the first call imports conda and loads its plugin manager, over half a
+    second of Python. In a thread it overlaps with py-rattler's downloads and linking,
+    which run in Rust without the GIL, instead of adding to the install's time.
+    """
+    import importlib.util
+    import sys
+    import threading
+
+    if "conda.base.context" in sys.modules:
+        return
+    try:
+        if importlib.util.find_spec("conda") is None:
+            return
+    except (ImportError, ValueError):
+        return
+    from .conda_history import canonical_channel
+    from .pkgs_cache import conda_channel
+
+    urls = sorted({conda_channel(p) for p in plan.packages})
+
+    def warm() -> None:
+        for url in urls:
+            try:
+                canonical_channel(url)
+            except Exception:  # noqa: BLE001 - the real call reports problems
+                return
+
+    threading.Thread(target=warm, name="conda-store-prewarm", daemon=True).start()
 
 
 def _record(plan: InstallPlan, pkgs_dir: Path) -> None:

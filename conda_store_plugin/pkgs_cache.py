@@ -165,7 +165,9 @@ def _is_complete(folder: Path, *, check_files: bool) -> bool:
         listed = [p.get("_path", "") for p in paths.get("paths", ())]
     if not check_files:
         return True
-    return all(os.path.lexists(folder / rel) for rel in listed)
+    base = os.fspath(folder)
+    lexists, join = os.path.lexists, os.path.join
+    return all(lexists(join(base, rel)) for rel in listed)
 
 
 def _read_json(path: Path) -> Any:
@@ -229,27 +231,31 @@ def conda_channel(pkg: LockedPackage) -> str:
     return pkg.url.rsplit("/", 1)[0]
 
 
-def extract_archive(entry: CacheEntry) -> None:
-    """Extract ``<pkgs>/<fn>`` into ``<pkgs>/<dist>/`` and complete the entry.
+def extract_archive(entry: CacheEntry, source: Path | None = None) -> None:
+    """Extract the archive into ``<pkgs>/<dist>/`` and complete the entry.
 
-    The archive is extracted into a temp folder whose sha256 (computed while
-    extracting) must be the locked one; the conda record is written into it, and only
-    then is it renamed into place, replacing whatever stale folder was there.
+    ``source`` is a fresh download (in ``temp_dir``), else the cached ``<pkgs>/<fn>`` is
+    extracted. The archive is extracted into a temp folder while py-rattler computes
+    its sha256, which must be the locked one; the conda record is written into the
+    folder, and only then are the download moved to ``<pkgs>/<fn>`` and the folder
+    renamed into place, replacing whatever stale folder was there. A download that is
+    not the locked file never enters the cache.
 
     Raises:
-        ChecksumMismatchError: the archive is not the locked one (it is deleted).
+        ChecksumMismatchError: the archive is not the locked one (a cached one is deleted).
         InstallError: the archive cannot be extracted.
     """
     from rattler.package_streaming import extract
 
     pkg = entry.package
+    archive = source if source is not None else entry.archive
     staging = Path(tempfile.mkdtemp(prefix=f"{entry.dist}-", dir=temp_dir(entry.pkgs_dir)))
     try:
         try:
-            sha256, _md5 = extract(entry.archive, staging)
+            sha256, _md5 = extract(archive, staging)
         except (OSError, RuntimeError, ValueError) as exc:
-            actual = file_sha256(entry.archive)
-            entry.archive.unlink(missing_ok=True)
+            actual = file_sha256(archive)
+            archive.unlink(missing_ok=True)
             if actual != pkg.sha256:  # not the locked file (e.g. damaged in the cache)
                 raise ChecksumMismatchError(pkg.dist_name, pkg.url, pkg.sha256,
                                             actual) from exc
@@ -258,17 +264,36 @@ def extract_archive(entry: CacheEntry) -> None:
                 hint="The archive is damaged; run the command again to download it "
                      "afresh, or re-lock if the channel serves a broken file.") from exc
         if sha256.hex() != pkg.sha256:
-            entry.archive.unlink(missing_ok=True)
-            raise ChecksumMismatchError(pkg.dist_name, pkg.url, pkg.sha256, sha256.hex())
-        index = _read_json(staging / "info" / "index.json")
-        if not isinstance(index, dict):
-            raise InstallError(f"{pkg.fn} ({pkg.url}) has no valid info/index.json",
-                               hint="The package is broken: re-lock against a working "
-                                    "build, or report it to the channel.")
-        _write_json(staging / "info" / "repodata_record.json", repodata_record(pkg, index))
-        _replace_dir(staging, entry.extracted_dir)
+            archive.unlink(missing_ok=True)
+        complete_extracted(entry, staging, sha256.hex(), archive=source)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def complete_extracted(entry: CacheEntry, staging: Path, sha256: str, *,
+                       archive: Path | None = None) -> None:
+    """Make ``staging`` (an extracted download whose sha256 is ``sha256``) the entry.
+
+    The sha256 must be the locked one. The conda record is written into the folder,
+    then ``archive`` (the downloaded file, if kept) is moved to ``<pkgs>/<fn>`` and the
+    folder renamed into place, replacing whatever stale folder was there.
+
+    Raises:
+        ChecksumMismatchError: ``sha256`` is not the locked one; nothing is moved.
+        InstallError: the package has no valid ``info/index.json``.
+    """
+    pkg = entry.package
+    if sha256 != pkg.sha256:
+        raise ChecksumMismatchError(pkg.dist_name, pkg.url, pkg.sha256, sha256)
+    index = _read_json(staging / "info" / "index.json")
+    if not isinstance(index, dict):
+        raise InstallError(f"{pkg.fn} ({pkg.url}) has no valid info/index.json",
+                           hint="The package is broken: re-lock against a working "
+                                "build, or report it to the channel.")
+    _write_json(staging / "info" / "repodata_record.json", repodata_record(pkg, index))
+    if archive is not None:
+        store_archive(entry, archive)
+    _replace_dir(staging, entry.extracted_dir)
     write_rattler_metadata(entry)
     add_url(entry.pkgs_dir, pkg.url)
 

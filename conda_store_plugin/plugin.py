@@ -68,7 +68,7 @@ def conda_post_commands():
 
 @hookimpl
 def conda_package_extractors():
-    """conda's extractor for .conda/.tar.bz2, under entry locks and into staging."""
+    """The .conda/.tar.bz2 extractor, under entry locks and into staging."""
     from .conda_layer.cache_locks import enabled_quietly
 
     if not enabled_quietly():

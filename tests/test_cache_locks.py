@@ -37,36 +37,47 @@ from conda_store_plugin.exceptions import CacheLockError, CacheLockTimeoutError
 ROOT = Path(__file__).resolve().parents[1]
 
 _HOLDER = textwrap.dedent("""
-    import sys, time
+    import subprocess, sys
     from pathlib import Path
     from conda_store_plugin import cache_lock as cl
     pkgs, what, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     cl.SOFT_HEARTBEAT_S, cl.SOFT_STALE_S = 0.2, 1.0
     kind = sys.argv[4] if len(sys.argv) > 4 else "auto"
     if what == "cache":
-        hold = cl.pkgs_dir_lock(pkgs, exclusive=mode == "exclusive", timeout=60, kind=kind,
-                                command="conda test-holder")
+        try:
+            hold = cl.pkgs_dir_lock(pkgs, exclusive=mode == "exclusive", timeout=30,
+                                    kind=kind, command="conda test-holder")
+        except cl.CacheLockError as exc:
+            print("error", type(exc).__name__, flush=True)
+            sys.exit(1)
         print("ready", hold.covered_by, flush=True)
     else:
         lock = cl.entry_lock(pkgs, what)
         lock.acquire()
         print("ready", flush=True)
-    line = sys.stdin.readline()
-    if line.strip() == "rmtree":
-        import shutil
-        shutil.rmtree(pkgs)
-        sys.stdin.readline()
+    while True:
+        line = sys.stdin.readline().split()
+        if not line:
+            break
+        if line[0] == "rmtree":
+            import shutil
+            shutil.rmtree(pkgs)
+        elif line[0] == "child":  # a conda started by this one (e.g. a post-link script)
+            child = subprocess.run([sys.executable, sys.argv[0], str(pkgs), "cache", line[1]],
+                                   stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                   timeout=60)
+            print("child", child.stdout.strip(), flush=True)
 """)
 
 
 class Other:
     """Another process holding a lock."""
 
-    def __init__(self, pkgs: Path, what: str = "cache", mode: str = "shared",
+    def __init__(self, script: Path, pkgs: Path, what: str = "cache", mode: str = "shared",
                  kind: str = "auto", wait_ready: bool = True) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _HOLDER, str(pkgs), what, mode, kind],
+            [sys.executable, str(script), str(pkgs), what, mode, kind],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.covered_by: str | None = None
         self.lines: queue.Queue[str] = queue.Queue()
@@ -83,11 +94,14 @@ class Other:
         for line in self.proc.stdout:
             self.lines.put(line)
 
-    def ready(self, timeout: float = 30) -> None:
+    def line(self, timeout: float = 30) -> str:
         try:
-            line = self.lines.get(timeout=timeout)
+            return self.lines.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError("no line from the other process") from None
+
+    def ready(self, timeout: float = 30) -> None:
+        line = self.line(timeout)
         assert line.startswith("ready"), line
         parts = line.split()
         self.covered_by = parts[1] if len(parts) > 1 else None
@@ -122,11 +136,13 @@ def pkgs(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def others():
+def others(tmp_path: Path):
+    script = tmp_path / "holder.py"
+    script.write_text(_HOLDER)
     started: list[Other] = []
 
     def start(*args, **kwargs) -> Other:
-        started.append(Other(*args, **kwargs))
+        started.append(Other(script, *args, **kwargs))
         return started[-1]
 
     yield start
@@ -248,18 +264,18 @@ def test_holds_are_counted_per_process(pkgs, others):
 
 
 def test_a_child_of_a_holder_is_not_queued_behind_a_writer(pkgs, others):
-    hold = pkgs_dir_lock(pkgs, exclusive=False, timeout=5)
-    try:
-        writer = others(pkgs, mode="exclusive", wait_ready=False)
-        assert not writer.is_ready(0.5)
-        # A conda started by us (e.g. from a post-link script) would wait for the writer,
-        # which waits for us: it is covered by our hold instead.
-        child = others(pkgs, mode="shared", wait_ready=False)
-        assert child.is_ready(10)
-        assert child.covered_by == str(os.getpid())
-        child.release()
-    finally:
-        hold.release()
+    holder = others(pkgs, mode="shared")
+    writer = others(pkgs, mode="exclusive", wait_ready=False)
+    assert not writer.is_ready(0.5)
+    # A conda started by the holder would wait for the queued writer, which waits for
+    # the holder: it is covered by its parent's hold instead.
+    holder.send("child shared")
+    assert holder.line(30).split() == ["child", "ready", str(holder.pid)]
+    # ... and refused at once if it wants the cache exclusively.
+    holder.send("child exclusive")
+    assert holder.line(30).split() == ["child", "error", "CacheLockError"]
+    assert not writer.is_ready(0.2)
+    holder.release()
     writer.ready()
     writer.release()
 
@@ -271,8 +287,7 @@ def test_lock_file_deleted_by_the_holder_is_recreated(pkgs, others):
     assert not waiter.is_ready(0.5)
     cleaner.send("rmtree")
     time.sleep(0.3)
-    cleaner.send()
-    cleaner.proc.wait(30)
+    cleaner.release()
     waiter.ready()
     # The waiter holds the *new* database: a writer must still be kept out.
     with pytest.raises(CacheLockTimeoutError):
@@ -393,13 +408,14 @@ def test_scan_finds_every_kind_of_damage_and_fix_removes_it(pkgs):
     assert cache_entries.scan(pkgs) == []
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/locks")
 def test_a_partial_download_being_written_is_not_stale(pkgs):
     import fcntl
 
     partial = pkgs / "dl-1-0.conda.partial"
     with open(partial, "wb") as f:
         fcntl.lockf(f, fcntl.LOCK_EX)  # what conda's download does while it writes
-        assert cache_entries.scan(pkgs) == [] or sys.platform != "linux"
+        assert cache_entries.scan(pkgs) == []
     assert [p.kind for p in cache_entries.scan(pkgs)] == ["stale-partial"]
 
 

@@ -56,7 +56,7 @@ def _explain(result: stress.RoundResult) -> str:
     for proc in result.failed[:3]:
         lines.append(f"exit {proc.returncode}: {' '.join(proc.argv[:3])}\n"
                      f"{proc.stderr[-1500:]}\n{proc.stdout[-500:]}")
-    for prefix, problems in result.env_problems.items():
+    for problems in result.env_problems.values():
         lines.extend(problems[:3])
     lines.extend(result.cache_problems[:5])
     return "\n".join(lines)
@@ -97,6 +97,35 @@ def test_concurrent_explicit_file_installs(tmp_path, channel, specs, server):
     by_name = {s.name: s for s in specs}
     for i in range(PROCESSES):
         assert stress.verify_env(root / "envs" / f"e{i}", by_name, list(by_name)) == []
+    assert stress.verify_cache(root / "pkgs", by_name, _archives(channel, specs)) == []
+    downloads = server.downloads(archives_only=True)
+    assert len(downloads) == len(specs) and set(downloads.values()) == {1}
+
+
+def test_concurrent_lockfile_installs_and_conda_store_install(tmp_path, channel, specs,
+                                                              server):
+    """Our lockfile two ways at once: ``conda create --file conda-store.lock.json`` (our
+    specifier, conda's explicit path) and ``conda store install`` (py-rattler), sharing
+    entries and the download of each package."""
+    from tests.support.installing import make_lock
+
+    names = [s.name for s in specs]
+    lock = make_lock(tmp_path / "lock", server.url, names, tmp_path / "rattler-cache")
+    root = tmp_path / "lockfile"
+    env = stress.stress_env(root, plugin=True)
+    server.reset_log()
+    argvs = [["create", "-y", "-q", "-p", str(root / "envs" / "c0"), "--file", str(lock)],
+             ["store", "install", str(lock), "-p", str(root / "envs" / "s0")],
+             ["create", "-y", "-q", "-p", str(root / "envs" / "c1"), "--file", str(lock)],
+             ["store", "install", str(lock), "-p", str(root / "envs" / "s1")]]
+    procs = [stress._start(argv, env, root) for argv in argvs]
+    results = [stress._finish(p, t, argv, 600) for (p, t), argv in zip(procs, argvs,
+                                                                        strict=True)]
+    for result in results:
+        assert result.returncode == 0 or result.rattler_exit_crash, result.stderr[-2000:]
+    by_name = {s.name: s for s in specs}
+    for prefix in ("c0", "s0", "c1", "s1"):
+        assert stress.verify_env(root / "envs" / prefix, by_name, names) == []
     assert stress.verify_cache(root / "pkgs", by_name, _archives(channel, specs)) == []
     downloads = server.downloads(archives_only=True)
     assert len(downloads) == len(specs) and set(downloads.values()) == {1}

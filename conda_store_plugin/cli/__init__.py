@@ -13,11 +13,11 @@ from collections.abc import Sequence
 #: ``configure_parser(parser)`` and ``execute(args) -> int``.
 VERBS = ("lock", "install", "convert",
          "build", "list", "history", "show", "use", "diff", "delete", "archive",
-         "recreate", "du", "dedupe")
+         "recreate", "du", "dedupe", "export", "import", "backup", "restore")
 
 #: Verbs whose module name differs from the verb (``list`` would shadow the builtin
-#: inside this package).
-MODULES = {"list": "list_"}
+#: inside this package; ``import`` is a keyword).
+MODULES = {"list": "list_", "import": "import_"}
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,8 @@ What is locked where (and why it covers each path)
 --------------------------------------------------
 1. **The cache lock, for the whole command** (``conda_pre_commands``). ``create``,
    ``install``, ``update``, ``remove``, ``env create`` (conda runs it as ``create``),
-   ``env update`` and ``rename`` take every writable package cache's reader/writer lock
+   ``env update``, ``rename`` and ``doctor`` (its fixers reinstall; ours suspends the
+   hold to lock exclusively) take every writable package cache's reader/writer lock
    *shared* before they read anything; ``clean`` takes it *exclusive*. It is released by
    ``conda_post_commands`` or, when a command fails (conda then skips post-commands),
    at process exit: an ``atexit`` handler, and the kernel anyway (the SQLite lock dies
@@ -38,15 +39,18 @@ With ``plugins: {cache_locks: false}`` every hook here does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: Commands (conda's module names minus ``main_``) that install from the caches.
+#: Commands (conda's module names minus ``main_``) that install from the caches
+#: (``doctor``: its fixers reinstall packages).
 SHARED_COMMANDS = frozenset({"create", "install", "update", "remove", "env_update",
-                             "rename"})
+                             "rename", "doctor"})
 #: Commands that delete cache entries.
 EXCLUSIVE_COMMANDS = frozenset({"clean"})
 
@@ -118,6 +122,14 @@ def pre_command(command: str) -> None:
     if not settings.enabled:
         return
     exclusive = command in EXCLUSIVE_COMMANDS
+    _take_holds(settings, exclusive=exclusive)
+    if not exclusive:
+        from .fetch_guard import install
+
+        install()
+
+
+def _take_holds(settings: LockSettings, *, exclusive: bool) -> None:
     from ..cache_lock import pkgs_dir_lock
     from ..exceptions import CondaStoreError
     from .errors import to_conda_error
@@ -130,10 +142,20 @@ def pre_command(command: str) -> None:
     except CondaStoreError as exc:
         release_holds()
         raise to_conda_error(exc) from exc
-    if not exclusive:
-        from .fetch_guard import install
 
-        install()
+
+@contextlib.contextmanager
+def holds_suspended() -> Iterator[None]:
+    """Give this command's shared holds back for a while (so it can lock exclusively)."""
+    shared = bool(_holds) and not any(h.exclusive for h in _holds)
+    if not shared:
+        yield
+        return
+    release_holds()
+    try:
+        yield
+    finally:
+        _take_holds(lock_settings(), exclusive=False)
 
 
 def post_command(command: str) -> None:

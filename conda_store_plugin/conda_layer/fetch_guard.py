@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from pathlib import Path
 from typing import Any
 
 _MARK = "_conda_store_fetch_guard"
@@ -120,20 +119,17 @@ def refresh_views(jobs: list) -> None:
     again. An index never loaded reads the disk when first used; a loaded one gets the
     records added (``PackageCacheData.insert`` would also rewrite their files).
     """
-    from conda.base.context import context
     from conda.core.package_cache_data import PackageCacheData
 
-    from .prefetch import cached_record, record_matches
+    from .prefetch import done_anywhere
 
     for job in jobs:
-        for pkgs_dir in context.pkgs_dirs:
-            record = cached_record(Path(pkgs_dir) / job.dist, job.fn)
-            if record is None or not record_matches(job, record):
-                continue
-            loaded = _loaded_records(PackageCacheData._cache_.get(str(pkgs_dir)))
-            if loaded is not None:
-                loaded[record] = record  # replaces a stale value of the same package
-            break
+        if job.found is None and not done_anywhere(job):
+            continue  # conda will report it
+        pkgs_dir, record = job.found
+        loaded = _loaded_records(PackageCacheData._cache_.get(str(pkgs_dir)))
+        if loaded is not None:
+            loaded[record] = record  # replaces a stale value of the same package
 
 
 def _loaded_records(cache: Any) -> dict | None:

@@ -30,10 +30,14 @@ def _caches() -> list[str]:
 
 
 def _idle(pkgs_dir: str) -> bool:
-    """No process uses the cache right now (we could lock it exclusively at once)."""
-    from ..cache_lock import pkgs_dir_lock
+    """No other process uses the cache right now."""
+    import os
+
+    from ..cache_lock import held_here, holders, pkgs_dir_lock
     from ..exceptions import CacheLockError
 
+    if held_here(Path(pkgs_dir)) is not None:  # our own command's hold: ask the registry
+        return not [h for h in holders(Path(pkgs_dir)) if h.pid != os.getpid()]
     try:
         pkgs_dir_lock(Path(pkgs_dir), exclusive=True, timeout=0).release()
     except CacheLockError:
@@ -57,11 +61,10 @@ def check(prefix: str, verbose: bool) -> None:
     from conda.base.constants import OK_MARK, X_MARK
 
     from ..cache_entries import scan
-    from ..cache_lock import held_here
 
     found = False
     for pkgs_dir in _caches():
-        idle = held_here(Path(pkgs_dir)) is None and _idle(pkgs_dir)
+        idle = _idle(pkgs_dir)
         problems = scan(Path(pkgs_dir), idle=idle)
         warning = _kind_warning(pkgs_dir)
         if not problems and not warning:
@@ -85,10 +88,14 @@ def check(prefix: str, verbose: bool) -> None:
 def fixer(prefix: str, args: Namespace, confirm: Callable[[str], object]) -> int:
     """Remove broken entries and leftovers under the exclusive cache lock."""
     from ..cache_entries import fix, scan
-    from ..cache_lock import NETWORK_FILESYSTEMS, filesystem_type, pkgs_dir_lock, \
-        set_recorded_kind
+    from ..cache_lock import (
+        NETWORK_FILESYSTEMS,
+        filesystem_type,
+        pkgs_dir_lock,
+        set_recorded_kind,
+    )
     from ..exceptions import CondaStoreError
-    from .cache_locks import lock_settings, report_wait
+    from .cache_locks import holds_suspended, lock_settings, report_wait
     from .errors import to_conda_error
 
     settings = lock_settings()
@@ -97,21 +104,22 @@ def fixer(prefix: str, args: Namespace, confirm: Callable[[str], object]) -> int
     if not any(pending.values()) and not any(_kind_warning(d) for d in caches):
         print("No broken package cache entries found.")
         return 0
-    for pkgs_dir, problems in pending.items():
+    for problems in pending.values():
         for problem in problems:
             print(f"  {problem.describe()}")
     confirm("Remove these (and any other leftovers found once the caches are idle)?")
     removed = 0
     try:
-        for pkgs_dir in caches:
-            with pkgs_dir_lock(Path(pkgs_dir), exclusive=True, timeout=settings.timeout,
-                               kind=settings.kind, on_wait=report_wait,
-                               command="conda doctor --fix"):
-                removed += len(fix(scan(Path(pkgs_dir), idle=True)))
-                if _kind_warning(pkgs_dir) and \
-                        filesystem_type(Path(pkgs_dir)) in NETWORK_FILESYSTEMS:
-                    set_recorded_kind(Path(pkgs_dir), "soft")
-                    print(f"Switched {pkgs_dir} to soft locks.")
+        with holds_suspended():  # ``conda doctor`` holds the caches shared, for other fixers
+            for pkgs_dir in caches:
+                with pkgs_dir_lock(Path(pkgs_dir), exclusive=True, timeout=settings.timeout,
+                                   kind=settings.kind, on_wait=report_wait,
+                                   command="conda doctor --fix"):
+                    removed += len(fix(scan(Path(pkgs_dir), idle=True)))
+                    if _kind_warning(pkgs_dir) and \
+                            filesystem_type(Path(pkgs_dir)) in NETWORK_FILESYSTEMS:
+                        set_recorded_kind(Path(pkgs_dir), "soft")
+                        print(f"Switched {pkgs_dir} to soft locks.")
     except CondaStoreError as exc:
         raise to_conda_error(exc) from exc
     print(f"Removed {removed} item(s).")

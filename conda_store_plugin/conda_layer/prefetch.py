@@ -12,9 +12,10 @@ that entry's lock:
    ``download()`` (conda's session: proxies, auth plugins, SSL settings; size and
    sha256/md5 verified) into ``<pkgs>/.conda-store/tmp``;
 3. extract it there with the extractor conda would use, write
-   ``info/repodata_record.json`` as conda does, rename archive and folder into place,
-   append the URL to ``urls.txt``. A cached archive that fails to extract is replaced
-   by a fresh download once.
+   ``info/repodata_record.json`` as conda does, append the URL to ``urls.txt``, rename
+   the folder and then the archive into place (a scan that saw the archive alone would
+   extract it and write a record of its own). A cached archive that fails to extract
+   is replaced by a fresh download once.
 
 A package whose entry lock another process holds is put back in the queue, so the
 workers go on with other packages and come back to it once it is done (then step 1
@@ -33,7 +34,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ class Job:
     size: int | None = None
     busy_since: float | None = None
     reported: bool = False
+    found: tuple[str, Any] | None = None  # (pkgs_dir, PackageCacheRecord) once in a cache
 
 
 def jobs_for(records: Iterable[Any]) -> list[Job]:
@@ -101,7 +103,7 @@ def cached_record(folder: Path, fn: str) -> Any:
 
 
 def record_matches(job: Job, pcrec: Any) -> bool:
-    """conda's own test (``make_actions_for_record``) that a cache record is the package."""
+    """The test of conda's ``make_actions_for_record``: a cache record is the package."""
     from conda.models.match_spec import MatchSpec
 
     if not pcrec.get("url"):
@@ -119,12 +121,16 @@ def record_matches(job: Job, pcrec: Any) -> bool:
 
 
 def done_anywhere(job: Job) -> bool:
-    """Some package cache holds the package extracted, complete and matching."""
+    """Some package cache holds the package extracted, complete and matching.
+
+    Remembers where in ``job.found``.
+    """
     from conda.base.context import context
 
     for pkgs_dir in context.pkgs_dirs:
         pcrec = cached_record(Path(pkgs_dir) / job.dist, job.fn)
         if pcrec is not None and record_matches(job, pcrec):
+            job.found = (pkgs_dir, pcrec)
             return True
     return False
 
@@ -148,6 +154,7 @@ class Filler:
         self.progress = progress
         self.workers = max(1, workers)
         self.new_records: list[Any] = []
+        self.cancelled = False  # set on the first failure or interrupt: stop downloads
 
     # scheduling
 
@@ -181,17 +188,22 @@ class Filler:
                     try:
                         outcome = future.result()
                     except Exception as exc:  # noqa: BLE001 - collected, raised together
-                        errors.append(exc)
-                        continue
+                        outcome = exc
                     if outcome is _BUSY:
-                        error = self._still_busy(job)
-                        if error is not None:
-                            errors.append(error)
-                        else:
+                        outcome = self._still_busy(job)
+                        if outcome is None:
                             later.append((time.monotonic() + _RETRY_S, job))
+                    if isinstance(outcome, BaseException):
+                        # Like conda: the first failure stops the rest (running ones end).
+                        if not isinstance(outcome, CancelledError):
+                            errors.append(outcome)
+                        self.cancelled = True
+                        pending.clear()
+                        later.clear()
                     elif outcome is not None:
                         self.new_records.append(outcome)
         except BaseException:
+            self.cancelled = True
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
@@ -225,6 +237,8 @@ class Filler:
     def _attempt(self, job: Job) -> Any:
         from ..cache_lock import try_entry
 
+        if self.cancelled:
+            raise CancelledError()
         lock = try_entry(self.pkgs_dir, job.dist)
         if lock is None:
             return _BUSY
@@ -281,16 +295,21 @@ class Filler:
                     from ..exceptions import PackageCacheEntryError
 
                     raise PackageCacheEntryError(job.dist, job.url, str(exc2)) from exc2
+            # Order matters to a concurrent cache scan: an archive without its folder
+            # makes conda extract it and write a record from urls.txt. So: URL first,
+            # then the complete folder (record inside), then the archive.
+            append_url(self.pkgs_dir, job.url)
+            replace_dir(staging / "pkg", folder)
             if source != archive:
                 publish_file(source, archive)
-            replace_dir(staging / "pkg", folder)
-            append_url(self.pkgs_dir, job.url)
             if bar is not None:
                 bar.update_to(1.0)
                 bar.finish()
-            return PackageCacheRecord.from_objects(
+            pcrec = PackageCacheRecord.from_objects(
                 record, package_tarball_full_path=str(archive),
                 extracted_package_dir=str(folder))
+            job.found = (str(self.pkgs_dir), pcrec)
+            return pcrec
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -336,7 +355,12 @@ class Filler:
             return None
         from conda.gateways.connection.download import download
 
-        callback = (lambda fraction: bar.update_to(fraction)) if bar is not None else None
+        def callback(fraction: float) -> None:
+            if self.cancelled:
+                raise CancelledError()
+            if bar is not None:
+                bar.update_to(fraction)
+
         download(job.url, str(target), md5=job.md5, sha256=job.sha256, size=job.size,
                  progress_update_callback=callback)
         return target

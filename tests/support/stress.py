@@ -122,6 +122,7 @@ class RoundResult:
     creates: list[ProcessResult]
     clean: ProcessResult | None
     wall_s: float
+    cpu_s: float = 0.0  # CPU time of all the round's processes together
     env_problems: dict[str, list[str]] = field(default_factory=dict)
     cache_problems: list[str] = field(default_factory=list)
     downloads: Counter = field(default_factory=Counter)
@@ -158,6 +159,7 @@ class RoundResult:
             "duplicate_downloads": self.duplicate_downloads,
             "max_downloads_per_file": max(self.downloads.values(), default=0),
             "wall_s": round(self.wall_s, 2),
+            "cpu_s": round(self.cpu_s, 2),
         }
 
 
@@ -205,6 +207,7 @@ def run_round(root: Path, *, channel_url: str, requests: Sequence[Sequence[str]]
     """Start one ``conda create`` per request list at once (plus a ``clean``); wait for all."""
     root.mkdir(parents=True, exist_ok=True)
     procs = []
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     for i, names in enumerate(requests):
         argv = create_argv(root / "envs" / f"e{i}", channel_url, names)
@@ -218,7 +221,17 @@ def run_round(root: Path, *, channel_url: str, requests: Sequence[Sequence[str]]
     clean_result = _finish(clean_proc[1], clean_proc[2], clean_proc[0], timeout) \
         if clean_proc else None
     wall = time.perf_counter() - start
-    return RoundResult(creates, clean_result, wall)
+    return RoundResult(creates, clean_result, wall, cpu_s=_children_cpu() - cpu_before)
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # -- checks ------------------------------------------------------------------------
@@ -246,7 +259,7 @@ def verify_env(prefix: Path, specs: Mapping[str, PackageSpec],
         installed[data["name"]] = data
     problems = [f"{prefix}: {name} not installed" for name in requested
                 if name not in installed]
-    for name, record in sorted(installed.items()):
+    for name in sorted(installed):
         spec = specs.get(name)
         if spec is None:
             problems.append(f"{prefix}: unexpected package {name}")
