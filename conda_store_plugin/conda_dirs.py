@@ -1,9 +1,9 @@
 """Where conda keeps package caches and named environments, computed when asked.
 
-With conda importable, its ``context`` decides (``pkgs_dirs``, ``envs_dirs``: condarc,
-``CONDA_PKGS_DIRS``, ``CONDA_ENVS_PATH``...). Without conda, the same environment
-variables are read, else the per-user defaults ``~/.conda/pkgs`` and ``~/.conda/envs``.
-Nothing here runs at import time.
+The configuration decides (``config.load_config``): conda's ``context`` where conda
+is importable, else the ``.condarc`` files and ``CONDA_PKGS_DIRS``/``CONDA_ENVS_DIRS``
+variables conda would read, with conda's defaults (``~/.conda/pkgs``,
+``~/.conda/envs``). Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -15,33 +15,18 @@ from pathlib import Path
 
 def default_pkgs_dir() -> Path:
     """The package cache conda would write to: the first writable of its ``pkgs_dirs``."""
-    candidates = _from_conda("pkgs_dirs")
-    if candidates is None:
-        candidates = _env_list("CONDA_PKGS_DIRS") or [Path("~/.conda/pkgs").expanduser()]
-    return _first_writable(candidates)
+    from .config import load_config
+
+    dirs = [Path(p) for p in load_config().pkgs_dirs] or [Path("~/.conda/pkgs").expanduser()]
+    return _first_writable(dirs)
 
 
 def default_envs_dir() -> Path:
     """Where ``-n NAME`` environments go: the first writable of conda's ``envs_dirs``."""
-    candidates = _from_conda("envs_dirs")
-    if candidates is None:
-        candidates = (_env_list("CONDA_ENVS_DIRS") or _env_list("CONDA_ENVS_PATH")
-                      or [Path("~/.conda/envs").expanduser()])
-    return _first_writable(candidates)
+    from .config import load_config
 
-
-def _from_conda(attribute: str) -> list[Path] | None:
-    try:
-        from conda.base.context import context
-    except ImportError:
-        return None
-    return [Path(p) for p in getattr(context, attribute)]
-
-
-def _env_list(variable: str) -> list[Path]:
-    value = os.environ.get(variable, "")
-    parts = value.replace(os.pathsep, ",").split(",") if value else []
-    return [Path(os.path.expandvars(p.strip())).expanduser() for p in parts if p.strip()]
+    dirs = [Path(p) for p in load_config().envs_dirs] or [Path("~/.conda/envs").expanduser()]
+    return _first_writable(dirs)
 
 
 def _first_writable(candidates: Iterable[Path]) -> Path:

@@ -41,11 +41,12 @@ class LockOptions:
     #: None: no configuration (names go to conda.anaconda.org, nothing else is known).
     config: Config | None = None
 
-    def target_platforms(self, spec: EnvironmentSpec) -> list[str]:
+    def target_platforms(self, spec: EnvironmentSpec,
+                         fallback: Iterable[str] = ()) -> list[str]:
         """Platforms asked for: options, else the spec's ``platforms:``, else the
-        ``store_platforms`` setting, else this machine's."""
-        names = (list(self.platforms or spec.platforms or self.default_platforms)
-                 or [current_platform()])
+        ``store_platforms`` setting, else ``fallback``, else this machine's."""
+        names = (list(self.platforms or spec.platforms or self.default_platforms
+                      or fallback) or [current_platform()])
         return sorted({check_platform(p) for p in names})
 
     def virtual_packages_for(self, platform: str) -> tuple[VirtualPackage, ...]:
@@ -131,7 +132,9 @@ def staleness(lock: Lockfile, spec: EnvironmentSpec, options: LockOptions) -> li
         have = [c.url for c in lock.channels]
         if wanted != have:
             reasons.append(f"the configured channels changed: {have} -> {wanted}")
-    for platform in options.target_platforms(spec):
+    # Nothing names platforms: check the ones the lockfile has (it may have been made
+    # with --platform for other machines than this one).
+    for platform in options.target_platforms(spec, fallback=lock.platforms):
         if platform not in lock.platforms:
             reasons.append(f"platform {platform} is not locked")
             continue

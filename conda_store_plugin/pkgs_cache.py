@@ -3,7 +3,10 @@
 One entry per package, named after its file name ``<dist>.conda`` / ``<dist>.tar.bz2``:
 
 ``<pkgs>/<fn>``
-    the archive, sha256-verified (conda keeps it; it lets an entry be re-extracted).
+    the archive, sha256-verified, when there is one: conda keeps it, backups seed it
+    and then an entry can be re-extracted without a download. Installs do not keep it
+    (``fetch.fill_cache(keep_archives=False)``): they stream each download into its
+    extraction, like an entry after ``conda clean --tarballs``.
 ``<pkgs>/<dist>/``
     the extracted package, with ``info/repodata_record.json`` (conda's format: the
     ``info/index.json`` fields overlaid with the repodata fields and ``url``, ``channel``,

@@ -41,6 +41,10 @@ def conda_pre_commands():
     from .conda_layer.exit_guard import RUN_FOR, guard_exit
 
     yield CondaPreCommand(name="conda-store-exit-guard", action=guard_exit, run_for=RUN_FOR)
+    from .conda_layer import usage
+
+    yield CondaPreCommand(name="conda-store-usage", action=usage.record_run,
+                          run_for=usage.RUN_FOR)
     # `conda create --file environment.yml` next to an up-to-date conda-store.lock.json.
     from .conda_layer.lock_aware import RUN_FOR as LOCK_AWARE_RUN_FOR
     from .conda_layer.lock_aware import pre_command as lock_aware

@@ -86,7 +86,7 @@ def test_install_creates_a_working_conda_environment(tmp_path, locks, pkgs, chan
     assert record["requested_spec"] == "numpylike"
     assert record["channel"] == f"{channel_server.url}/{PLATFORM}"
     assert record["url"].startswith(channel_server.url)
-    assert record["package_tarball_full_path"] == str(pkgs / record["fn"])
+    assert "package_tarball_full_path" not in record  # streamed: no archive kept
     assert record["license_family"] == "BSD"
     assert record["files"] and record["paths_data"]["paths"] and record["link"]
     dep = json.loads((prefix / "conda-meta/libfoo-1.1.0-h0_0.json").read_text())
@@ -198,9 +198,11 @@ def test_cli_text_output(tmp_path, locks, pkgs, capsys):
 
 
 def test_default_dirs_follow_conda_or_the_environment(tmp_path, monkeypatch):
-    from conda_store_plugin import conda_dirs
+    from conda_store_plugin import conda_dirs, config
 
-    monkeypatch.setattr(conda_dirs, "_from_conda", lambda attribute: None)
+    monkeypatch.setattr(config, "_conda_importable", lambda: False)
+    for name in ("CONDARC", "CONDA_PREFIX", "CONDA_ROOT", "CONDA_ROOT_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CONDA_PKGS_DIRS", f"{tmp_path}/a,{tmp_path}/b")
     monkeypatch.setenv("CONDA_ENVS_DIRS", f"{tmp_path}/envs")
     assert conda_dirs.default_pkgs_dir() == tmp_path / "a"
@@ -211,6 +213,11 @@ def test_default_dirs_follow_conda_or_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert conda_dirs.default_pkgs_dir() == tmp_path / ".conda/pkgs"
     assert conda_dirs.default_envs_dir() == tmp_path / ".conda/envs"
+    # Without conda, .condarc is read as conda would read it.
+    (tmp_path / ".condarc").write_text(f"pkgs_dirs: [{tmp_path}/rc-pkgs]\n"
+                                       f"envs_dirs: [{tmp_path}/rc-envs]\n")
+    assert conda_dirs.default_pkgs_dir() == tmp_path / "rc-pkgs"
+    assert conda_dirs.default_envs_dir() == tmp_path / "rc-envs"
 
 
 @pytest.mark.conda

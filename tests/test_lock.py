@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conda_store_plugin import api, lockfile
+from conda_store_plugin.platforms import current_platform
 from conda_store_plugin.cli import main
 from conda_store_plugin.exceptions import (
     ChannelError,
@@ -253,12 +254,12 @@ def test_cli_lock_then_check_json(tmp_path, channel, rattler_cache_dir, capsys, 
     monkeypatch.setenv("RATTLER_CACHE_DIR", str(rattler_cache_dir))
     spec = write_spec(tmp_path, channel.url, ["stack"])
     out = tmp_path / "x.lock.json"
-    assert main(["lock", str(spec), "-o", str(out), "-p", "linux-64", "-p", "win-64",
+    assert main(["lock", str(spec), "-o", str(out), "--platform", "linux-64", "--platform", "win-64",
                  "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["written"] is True
     assert report["platforms"] == {"linux-64": 7, "win-64": 7}
-    assert main(["lock", str(spec), "-o", str(out), "--check", "-p", "win-64"]) == 0
+    assert main(["lock", str(spec), "-o", str(out), "--check", "--platform", "win-64"]) == 0
     assert "is up to date" in capsys.readouterr().out
 
     write_spec(tmp_path, channel.url, ["stack", "blob"])
@@ -306,3 +307,12 @@ def test_channel_priority_strict_by_default_else_as_configured(
     result = lock(spec, rattler_cache_dir, platforms=["linux-64"])
     assert names(result, "linux-64")["xpkg"].split()[0] == expected
     assert result.lockfile.channel_priority == (priority or "strict")
+
+
+def test_check_without_platforms_checks_the_locked_ones(tmp_path, channel, rattler_cache_dir):
+    spec = write_spec(tmp_path, channel.url, ["stack"])
+    other = "win-64" if current_platform() != "win-64" else "linux-64"
+    lock(spec, rattler_cache_dir, platforms=[other])
+    assert lock(spec, rattler_cache_dir, check=True).up_to_date is True
+    with pytest.raises(LockfileOutOfDateError, match=f"platform {current_platform()}"):
+        lock(spec, rattler_cache_dir, check=True, platforms=[current_platform()])

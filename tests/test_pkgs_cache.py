@@ -52,8 +52,8 @@ def test_entry_layout_is_conda_and_rattler_readable(tmp_path, locks, pkgs, chann
     urls = (pkgs / "urls.txt").read_text().splitlines()
     for pkg in locked_packages(locks["base"]):
         entry = CacheEntry(pkgs, pkg)
-        # The archive, verified.
-        assert hashlib.sha256(entry.archive.read_bytes()).hexdigest() == pkg.sha256
+        # Downloads are streamed into their extraction: no archive is kept.
+        assert not entry.archive.exists()
         # The extracted package with conda's repodata_record.json.
         record = json.loads(entry.record_path.read_text())
         index = json.loads((entry.extracted_dir / "info/index.json").read_text())
@@ -74,9 +74,18 @@ def test_entry_layout_is_conda_and_rattler_readable(tmp_path, locks, pkgs, chann
     assert list((pkgs / ".conda-store/tmp").iterdir()) == []
 
 
+def seed_archives(pkgs: Path, lock: Path, channel_dir: Path) -> None:
+    """Put the archives into the cache, as a backup restore (or conda) leaves them."""
+    import shutil
+
+    for pkg in locked_packages(lock):
+        shutil.copyfile(channel_dir / pkg.subdir / pkg.fn, pkgs / pkg.fn)
+
+
 def test_half_extracted_entries_are_redone_from_the_archive(tmp_path, locks, pkgs,
-                                                            channel_server):
+                                                            channel_server, channel_dir):
     install(locks["base"], tmp_path / "env", pkgs)
+    seed_archives(pkgs, locks["base"], channel_dir)
     by_name = {p.name: CacheEntry(pkgs, p) for p in locked_packages(locks["base"])}
     (by_name["blob"].extracted_dir / "share/blob/blob.bin").unlink()  # a lost file
     by_name["prefixpkg"].record_path.unlink()  # extraction never finished
@@ -93,8 +102,9 @@ def test_half_extracted_entries_are_redone_from_the_archive(tmp_path, locks, pkg
 
 
 def test_damaged_or_foreign_archive_is_downloaded_again(tmp_path, locks, pkgs,
-                                                        channel_server):
+                                                        channel_server, channel_dir):
     install(locks["base"], tmp_path / "env", pkgs)
+    seed_archives(pkgs, locks["base"], channel_dir)
     entry = next(CacheEntry(pkgs, p) for p in locked_packages(locks["base"])
                  if p.name == "blob")
     import shutil
@@ -109,10 +119,10 @@ def test_damaged_or_foreign_archive_is_downloaded_again(tmp_path, locks, pkgs,
 
 
 def test_entry_without_archive_is_still_used(tmp_path, locks, pkgs, channel_server):
-    """Like conda after `conda clean --tarballs`."""
+    """Like conda after `conda clean --tarballs` (and what installs leave)."""
     install(locks["base"], tmp_path / "env", pkgs)
     for pkg in locked_packages(locks["base"]):
-        CacheEntry(pkgs, pkg).archive.unlink()
+        assert not CacheEntry(pkgs, pkg).archive.exists()
     channel_server.reset_log()
     result = install(locks["base"], tmp_path / "env2", pkgs)
     assert len(result.reused) == 7 and archives(channel_server) == {}

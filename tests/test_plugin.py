@@ -53,18 +53,18 @@ def test_conda_store_lock_and_errors_as_conda_errors(tmp_path, channel):
     env = isolated_env(tmp_path / "conda")
     spec = tmp_path / "environment.yml"
     spec.write_text(f"channels: [{channel.url}]\ndependencies: [stack]\n")
-    done = run_conda("store", "lock", str(spec), "-p", "linux-64", "--json", env=env)
+    done = run_conda("store", "lock", str(spec), "--platform", "linux-64", "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["platforms"] == {"linux-64": 7}
 
     spec.write_text(f"channels: [{channel.url}]\ndependencies: [stack, blob]\n")
-    stale = run_conda("store", "lock", str(spec), "--check", "-p", "linux-64", env=env)
+    stale = run_conda("store", "lock", str(spec), "--check", "--platform", "linux-64", env=env)
     assert stale.returncode == 1
     assert "LockfileOutOfDateError:" in stale.stderr
     assert "blob" in stale.stderr
     assert "Traceback" not in stale.stderr and "ERROR REPORT" not in stale.stderr
 
-    as_json = run_conda("store", "lock", str(spec), "--check", "-p", "linux-64", "--json",
+    as_json = run_conda("store", "lock", str(spec), "--check", "--platform", "linux-64", "--json",
                         env=env)
     assert as_json.returncode == 1
     dump = json.loads(as_json.stdout)

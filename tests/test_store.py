@@ -212,6 +212,8 @@ def test_conda_lists_runs_and_activates_the_current_build(sandbox):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == {"answer": 42}
     assert stamp.exists()  # the activate.d hook recorded the use
+    # ... and so did the plugin's pre-command hook for `conda run`.
+    assert json.loads((sandbox.build_dir(1) / "used.json").read_text())["how"] == "run"
     view = api.history(environment="demo", store=sandbox.store).builds[0]
     assert view.used.how == "activate"
 

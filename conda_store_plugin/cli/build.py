@@ -21,7 +21,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--envs-dir", metavar="DIR",
                         help="Where the environment's link for `conda activate NAME` goes, "
                              "for a new environment (default: conda's envs dir).")
-    parser.add_argument("--platform", "-p", help="Platform (default: this machine's).")
+    parser.add_argument("--platform", help="Platform (default: this machine's).")
     parser.add_argument("--offline", action="store_true",
                         help="Install from the package cache only.")
     parser.add_argument("--pkgs-dir", metavar="DIR",

@@ -28,7 +28,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="Target format (default: conda-store).")
     parser.add_argument("--from", dest="from_format", choices=FROM_FORMATS,
                         help="Source format (default: detected from the file).")
-    parser.add_argument("--platform", "-p", metavar="PLATFORM",
+    parser.add_argument("--platform", metavar="PLATFORM",
                         help="Convert this platform only (default: every locked platform).")
     parser.add_argument("--environment", "-e", metavar="NAME",
                         help="The pixi.lock environment to convert (default: default).")

@@ -17,7 +17,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--lockfile", metavar="PATH",
                         help="Lockfile to write (default: conda-store.lock.json "
                              "beside the spec).")
-    parser.add_argument("--platform", "-p", dest="platforms", action="append", default=[],
+    parser.add_argument("--platform", dest="platforms", action="append", default=[],
                         metavar="PLATFORM",
                         help="Lock for this platform; repeat for several (default: the "
                              "spec's `platforms:`, else this machine's).")

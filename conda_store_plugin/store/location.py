@@ -6,8 +6,8 @@ Store directory, first match wins:
 
 1. the ``--store DIR`` option (``store=`` in the API);
 2. the ``CONDA_STORE_DIR`` environment variable;
-3. the conda setting ``store_dir`` (``.condarc``: ``plugins: {store_dir: ...}``), when
-   conda is installed (``conda_layer.settings``, which registers the setting);
+3. the setting ``store_dir`` (``.condarc``: ``plugins: {store_dir: ...}``), read through
+   conda where it is installed and from the same files without it (``config.py``);
 4. ``~/.conda/store``.
 """
 
@@ -32,14 +32,11 @@ def store_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def _conda_setting_value() -> str | None:
-    try:
-        from ..conda_layer.settings import setting  # loads .condarc when conda is there
-    except ImportError:
-        return None
-    try:
-        value = setting(SETTING_NAME)
-    except Exception:  # noqa: BLE001 - a broken or absent setting means "not set"
-        return None
+    # load_config reads conda's context where conda is installed, else the same
+    # .condarc files conda would read: `plugins: {store_dir: ...}` works either way.
+    from ..config import load_config
+
+    value = load_config().store_dir
     return str(value) if value else None
 
 
