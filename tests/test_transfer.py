@@ -313,3 +313,32 @@ def test_invalid_transfer_files_are_refused_and_nothing_changes(sandbox, target,
                                pkgs_dir=target.pkgs, name="imported")
     assert str(path) in str(info.value)
     assert snapshot(target.root) == before
+
+
+def test_an_archived_current_build_comes_in_archived(sandbox, target):
+    sandbox.build(["data-pkg"])
+    api.archive(environment="demo@1", force=True, store=sandbox.store)
+    out = sandbox.root / "demo.json"
+    api.export_environment(environment="demo", output=out, store=sandbox.store)
+    result = api.import_environment(source=out, store=target.store, envs_dir=target.envs,
+                                    pkgs_dir=target.pkgs)
+    assert result.recreated is None and result.not_recreated == "it was archived when exported"
+    hist = api.history(environment="demo", store=target.store)
+    assert hist.env.current_build == 1 and hist.builds[0].status == "archived"
+    assert not os.path.lexists(target.envs / "demo")
+    api.recreate(environment="demo@1", store=target.store, pkgs_dir=target.pkgs)
+    assert (target.envs / "demo" / "conda-meta").is_dir()
+
+
+def test_a_crashed_import_leaves_nothing_the_next_import_does_not_sweep(sandbox, target):
+    sandbox.build(["data-pkg"])
+    out = sandbox.root / "demo.json"
+    api.export_environment(environment="demo", output=out, store=sandbox.store)
+    leftover = target.store / own_namespace() / ".import-0123abcd"
+    (leftover / "builds" / "1").mkdir(parents=True)
+    (leftover / "env.json").write_text("{}")
+    assert api.list_environments(store=target.store).environments == ()  # invisible
+    api.import_environment(source=out, store=target.store, envs_dir=target.envs,
+                           pkgs_dir=target.pkgs)
+    assert not leftover.exists()
+    assert sorted(p.name for p in (target.store / own_namespace()).iterdir()) == ["demo"]
