@@ -178,9 +178,10 @@ def extract_bound(files: list[tuple[Path, int]], work: Path) -> float:
     jobs = [(str(path), str(dest / path.name)) for path, _ in files]
     workers = os.cpu_count() or 1
     with ProcessPoolExecutor(workers) as pool:
-        list(pool.map(extract_one, jobs[:workers]))  # start the workers (not timed)
+        list(pool.map(extract_one, jobs[-workers:]))  # start the workers (not timed)
         shutil.rmtree(dest)
         dest.mkdir()
+        settle()
         start = time.perf_counter()
         list(pool.map(extract_one, jobs, chunksize=1))
         elapsed = time.perf_counter() - start
@@ -223,6 +224,16 @@ def download_bound(files: list[tuple[Path, int]], url: str, channel_dir: Path,
 
 
 # -- main ------------------------------------------------------------------------------
+
+
+def settle() -> None:
+    """Write dirty pages and let deletions finish before a timed run.
+
+    Without it one run pays for the previous one's writes, or for the discards of the
+    files a previous step deleted (this machine's disk is mounted with ``discard``).
+    """
+    os.sync()
+    time.sleep(1.0)
 
 
 def median(values: list[float]) -> float:
@@ -298,36 +309,53 @@ def measure(args: argparse.Namespace, meta: dict, url: str, channel_dir: Path, w
         "ours_warm_wall", "raw_warm_op", "raw_warm_wall", "noop_wall", "noop_in_process",
         "conda_cold", "conda_plugin_cold", "extract_bound", "download_bound")}
     connections = args.bound_connections or len(files)
-    for _ in range(n):
-        runs["download_bound"].append(download_bound(files, url, channel_dir, connections))
-        runs["extract_bound"].append(extract_bound(files, work))
 
-        ours_pkgs, ours_env = fresh("ours-pkgs"), fresh("ours-env") / "env"
-        cold = run_worker("ours", lock, ours_env, ours_pkgs)
+    def ours() -> None:
+        pkgs, env = fresh("ours-pkgs"), fresh("ours-env") / "env"
+        settle()
+        cold = run_worker("ours", lock, env, pkgs)
         runs["ours_cold_op"].append(cold["op"])
         runs["ours_cold_wall"].append(cold["wall"])
         warm_env = fresh("ours-warm") / "env"
-        warm = run_worker("ours", lock, warm_env, ours_pkgs)
+        settle()
+        warm = run_worker("ours", lock, warm_env, pkgs)
         assert warm["downloaded"] == 0, warm
         runs["ours_warm_op"].append(warm["op"])
         runs["ours_warm_wall"].append(warm["wall"])
-        runs["noop_wall"].append(noop_subprocess(lock, warm_env, ours_pkgs))
-        runs["noop_in_process"].append(noop_in_process(lock, warm_env, ours_pkgs))
+        settle()
+        runs["noop_wall"].append(noop_subprocess(lock, warm_env, pkgs))
+        runs["noop_in_process"].append(noop_in_process(lock, warm_env, pkgs))
 
-        raw_pkgs, raw_env = fresh("raw-pkgs"), fresh("raw-env") / "env"
-        cold = run_worker("raw", lock, raw_env, raw_pkgs)
+    def raw() -> None:
+        pkgs, env = fresh("raw-pkgs"), fresh("raw-env") / "env"
+        settle()
+        cold = run_worker("raw", lock, env, pkgs)
         runs["raw_cold_op"].append(cold["op"])
         runs["raw_cold_wall"].append(cold["wall"])
-        warm = run_worker("raw", lock, fresh("raw-warm") / "env", raw_pkgs)
+        settle()
+        warm = run_worker("raw", lock, fresh("raw-warm") / "env", pkgs)
         runs["raw_warm_op"].append(warm["op"])
         runs["raw_warm_wall"].append(warm["wall"])
 
+    for i in range(n):
+        # ours and raw take turns going first; deletions happen between repeats only,
+        # and every timed run starts with the disk's dirty pages written (`settle`).
+        for measure_one in ((ours, raw) if i % 2 == 0 else (raw, ours)):
+            measure_one()
         if not args.no_conda and importlib.util.find_spec("conda") is not None:
+            settle()
             runs["conda_cold"].append(conda_cold(explicit, work, plugins=False))
+            settle()
             runs["conda_plugin_cold"].append(conda_cold(explicit, work, plugins=True))
+        settle()
+        runs["download_bound"].append(download_bound(files, url, channel_dir, connections))
+        settle()
+        runs["extract_bound"].append(extract_bound(files, work))
         for path in work.iterdir():  # keep the disk use of one repeat at most
-            if path.is_dir() and path.name.split("-")[0] in ("ours", "raw", "extract"):
+            if path.is_dir() and path.name.split("-")[0] in ("ours", "raw", "extract",
+                                                            "conda"):
                 shutil.rmtree(path, ignore_errors=True)
+        settle()
 
     med = {k: round(median(v), 3) for k, v in runs.items() if v}
     bound = max(med["extract_bound"], med["download_bound"])

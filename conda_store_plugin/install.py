@@ -269,9 +269,61 @@ def _record(plan: InstallPlan, pkgs_dir: Path) -> None:
     from .conda_history import write_entry
     from .conda_meta import complete_records
 
-    complete_records(plan.prefix, plan.packages, plan.requested, pkgs_dir)
+    complete_records(plan.prefix, _records_to_complete(plan, pkgs_dir), plan.requested,
+                     pkgs_dir)
     write_entry(plan.prefix, packages=plan.packages, update_specs=plan.update_specs,
                 remove_specs=plan.remove_specs)
+
+
+def _records_to_complete(plan: InstallPlan, pkgs_dir: Path) -> list[LockedPackage]:
+    """The ``conda-meta`` records py-rattler did not already write as conda would.
+
+    py-rattler writes channel, ``requested_specs`` and license family as we passed them
+    (:func:`_rattler_records`); left are ``requested_spec`` of the requested packages,
+    ``package_tarball_full_path`` where the cache has the archive, and every record
+    whose requested spec changed without a relink.
+    """
+    if plan.specs_changed:
+        return list(plan.packages)
+    from .pkgs_cache import CacheEntry
+
+    return [p for p in plan.to_add
+            if p.name in plan.requested or CacheEntry(pkgs_dir, p).archive.is_file()]
+
+
+def _rattler_records(plan: InstallPlan, pkgs_dir: Path) -> list:
+    """py-rattler records that make py-rattler write ``conda-meta`` the way conda does."""
+    import json
+
+    from .pkgs_cache import CacheEntry, conda_channel
+    from .records import record_from_locked
+
+    records = []
+    for pkg in plan.packages:
+        family = None
+        try:
+            with open(CacheEntry(pkgs_dir, pkg).record_path, encoding="utf-8") as f:
+                family = json.load(f).get("license_family")
+        except (OSError, ValueError, AttributeError):
+            pass
+        records.append(record_from_locked(pkg, channel=conda_channel(pkg),
+                                          license_family=family))
+    return records
+
+
+def _rattler_specs(specs: Sequence[str]) -> list:
+    """The requested specs as py-rattler ``install`` takes them (unparsable ones left out)."""
+    from rattler import MatchSpec
+
+    out = []
+    for text in specs:
+        try:
+            spec = MatchSpec(text)
+        except Exception:  # noqa: BLE001 - only conda-meta's requested_specs would lack it
+            continue
+        # py-rattler 0.26 passes the list to Rust without unwrapping its MatchSpec class.
+        out.append(getattr(spec, "_match_spec", spec))
+    return out
 
 
 async def _guarded(plan: InstallPlan, linking, existed_empty: bool) -> None:
@@ -309,17 +361,16 @@ async def _rattler_install(plan: InstallPlan, pkgs_dir: Path,
     from rattler import Platform
     from rattler import install as rattler_install
 
-    from .records import record_from_locked
-
     plan.prefix.mkdir(parents=True, exist_ok=True)
     await rattler_install(
-        [record_from_locked(p) for p in plan.packages],
+        _rattler_records(plan, pkgs_dir),
         plan.prefix,
         cache_dir=pkgs_dir,
         reinstall_packages=set(plan.reinstall) or None,
         platform=Platform(plan.platform),
         execute_link_scripts=execute_link_scripts,
         show_progress=False,
+        requested_specs=_rattler_specs(list(plan.requested.values())) or None,
     )
 
 

@@ -51,6 +51,11 @@ def conda_pre_commands():
 
     yield CondaPreCommand(name="conda-store-lock-aware-create", action=lock_aware,
                           run_for=set(LOCK_AWARE_RUN_FOR))
+    # Forget what an earlier failed command of this process left for the post-command.
+    from .conda_layer.lock_specifier import POST_COMMANDS, clear_pending
+
+    yield CondaPreCommand(name="conda-store-lockfile-reset", action=clear_pending,
+                          run_for=set(POST_COMMANDS))
 
 
 @hookimpl

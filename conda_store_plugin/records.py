@@ -52,8 +52,13 @@ def locked_from_record(record: RepoDataRecord) -> LockedPackage:
     )
 
 
-def record_from_locked(pkg: LockedPackage) -> RepoDataRecord:
-    """The py-rattler record an installer needs, built from the lockfile alone."""
+def record_from_locked(pkg: LockedPackage, *, channel: str | None = None,
+                       license_family: str | None = None) -> RepoDataRecord:
+    """The py-rattler record an installer needs, built from the lockfile alone.
+
+    ``channel`` replaces the lock's channel URL (py-rattler writes it into
+    ``conda-meta`` as it is); ``license_family`` comes from the package's index.json.
+    """
     from rattler import PackageRecord, RepoDataRecord
 
     record = PackageRecord(
@@ -69,6 +74,7 @@ def record_from_locked(pkg: LockedPackage) -> RepoDataRecord:
         md5=bytes.fromhex(pkg.md5),
         size=pkg.size,
         license=pkg.license,
+        license_family=license_family,
         python_site_packages_path=pkg.python_site_packages_path,
     )
     if pkg.timestamp is not None:
@@ -78,4 +84,4 @@ def record_from_locked(pkg: LockedPackage) -> RepoDataRecord:
         record.track_features = list(pkg.track_features)
     if pkg.features:
         record.features = pkg.features
-    return RepoDataRecord(record, pkg.fn, pkg.url, pkg.channel)
+    return RepoDataRecord(record, pkg.fn, pkg.url, pkg.channel if channel is None else channel)

@@ -301,6 +301,10 @@ def _fix_history(prefix: Path, pending: Pending) -> None:
     atomic_write_text(path, head + "".join(lines))
 
 
-def clear_pending() -> None:
-    """Forget what an earlier (failed) command of this process left (tests, pre-command)."""
+def clear_pending(command: str | None = None) -> None:
+    """``conda_pre_commands`` action: forget what an earlier, failed command left.
+
+    conda skips post-commands when a command fails; in a process that runs several
+    commands (tests, ``conda.cli.main`` callers) its leftovers must not reach the next.
+    """
     _pending.clear()
