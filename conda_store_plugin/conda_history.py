@@ -150,6 +150,11 @@ def write_entry(
         lines.append(f"# conda version: {version}")
     lines += [f"-{d}" for d in sorted(last - current)]
     lines += [f"+{d}" for d in sorted(current - last)]
+    if last == current:
+        # Only the requested specs change. conda reads an entry without any +/- line
+        # as a full snapshot of the environment (History.construct_states): give it
+        # the full, unchanged package set, else the revision's state would be empty.
+        lines += sorted(current)
     remove = list(remove_specs)
     update = list(update_specs)
     if remove:

@@ -164,3 +164,30 @@ def _patched(data: Mapping[str, Any], pkg: LockedPackage, spec: str | None,
         for key, value in record.items():
             out.setdefault(key, value)
     return out
+
+
+# -- environment variables (conda-meta/state, as `conda env config vars` keeps them) ----
+
+
+def env_vars(prefix: Path) -> dict[str, str]:
+    """The environment variables recorded in ``conda-meta/state``."""
+    try:
+        data = json.loads((meta_dir(prefix) / "state").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found = data.get("env_vars") if isinstance(data, dict) else None
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def set_env_vars(prefix: Path, variables: Mapping[str, str]) -> None:
+    """Set ``variables`` in ``conda-meta/state``, keeping the others (conda's format)."""
+    path = meta_dir(prefix) / "state"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    if not isinstance(state, dict):
+        state = {}
+    current = state.get("env_vars") if isinstance(state.get("env_vars"), dict) else {}
+    state["env_vars"] = {**current, **{str(k): str(v) for k, v in variables.items()}}
+    path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")

@@ -1,17 +1,26 @@
 """Fill a package cache with locked packages, downloads and extractions overlapping.
 
-Downloads run concurrently, largest first (the biggest archive is the critical path),
-and each extraction starts as soon as its own download ends.
+Downloads run concurrently (``MAX_DOWNLOADS``), largest first: the biggest archive at
+one connection's speed is what a cold install waits for.
 
-Every entry is handled under its inter-process entry lock (``cache_lock.hold_entry``),
-so installs sharing a cache download and extract each package once: the second one
-waits, then finds the entry done. HTTP(S) goes through py-rattler's client (retries,
-authentication, mirrors); ``file://`` URLs are copied. A download is written to
-``<pkgs>/.conda-store/tmp/*.partial``, hashed on the way, and renamed into the cache only
-when its sha256 is the locked one: the extraction (py-rattler, in Rust, without the
-GIL) hashes the download while it unpacks it into a staging folder, and only then are
-archive and folder renamed into the cache. A mismatch raises before anything is linked;
-no Python code touches the downloaded bytes.
+Installs (``keep_archives=False``) stream each HTTP download straight into its
+extraction (py-rattler's ``download_and_extract``, in Rust, without the GIL): the
+package is unpacked into a staging folder in ``<pkgs>/.conda-store/tmp`` while its
+sha256 is computed, and only when that is the locked one is the folder (with conda's
+``repodata_record.json``) renamed into the cache. No archive is kept, as after ``conda
+clean --tarballs``. With ``keep_archives=True`` (backups need the archives) the file
+is downloaded to ``<pkgs>/.conda-store/tmp/*.partial.<ext>`` first, then extracted the
+same way, and archive and folder move into the cache together. Either way a mismatch
+raises before anything is linked, nothing unverified enters the cache, and no Python
+code touches the downloaded bytes. ``file://`` URLs are copied, then extracted.
+
+Complete entries are recognised without locks in one pass. Everything else is handled
+under its inter-process entry lock (``cache_lock.hold_entry``), so installs sharing a
+cache download and extract each package once: the second one waits, then finds the
+entry done. A package that needs a download takes a download slot first and its entry
+lock second, so queued packages hold no locks. HTTP(S) goes through py-rattler's
+client (retries, authentication, mirrors), set up from the configuration in a worker
+thread on the first download.
 
 Progress is reported through a callback (:class:`ProgressEvent`), always from the thread
 that runs the event loop; core never prints.
@@ -20,6 +29,7 @@ that runs the event loop; core never prints.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
@@ -44,8 +54,9 @@ from .pkgs_cache import (
     temp_dir,
 )
 
-#: Concurrent downloads (connections) at most.
-MAX_DOWNLOADS = 16
+#: Concurrent downloads (connections) at most; pixi uses 50. Fewer leave a cold install
+#: waiting on request latency for its hundreds of small packages.
+MAX_DOWNLOADS = 48
 _TICK = 0.1  # seconds between byte-count progress events
 
 
@@ -180,17 +191,17 @@ class _Filler:
             if state is EntryState.VALID:
                 self._reused(pkg)
             else:
-                todo.append(pkg)
+                todo.append((pkg, state))
         if not todo:
             return self.report
         ticker = asyncio.ensure_future(self._tick())
         try:
-            results = await asyncio.gather(*(self._one(p) for p in todo),
+            results = await asyncio.gather(*(self._one(p, state) for p, state in todo),
                                            return_exceptions=True)
         finally:
             ticker.cancel()
         self._emit_bytes()
-        self._raise_failures(todo, results)
+        self._raise_failures([p for p, _ in todo], results)
         return self.report
 
     def _raise_failures(self, packages: Sequence[LockedPackage], results: list) -> None:
@@ -216,49 +227,65 @@ class _Filler:
         if errors:
             raise errors[0]
 
-    async def _one(self, pkg: LockedPackage) -> None:
+    async def _one(self, pkg: LockedPackage, first_look: EntryState) -> None:
         entry = CacheEntry(self.pkgs_dir, pkg)
-        async with hold_entry(self.pkgs_dir, entry.dist):
-            state = await asyncio.to_thread(entry_state, entry)
-            if state is EntryState.VALID:
-                return self._reused(pkg)
-            if state is EntryState.ADOPTABLE:
-                await asyncio.to_thread(adopt, entry)
-                return self._reused(pkg)
-            if state is EntryState.ARCHIVE:
-                try:
-                    await asyncio.to_thread(extract_archive, entry)
-                except ChecksumMismatchError:
-                    pass  # someone else's file under that name: it was deleted; download
-                else:
-                    self.report.extracted.append(pkg.dist_name)
-                    self.progress(ProgressEvent("extracted", pkg.dist_name))
-                    return None
+        if first_look is EntryState.MISSING:
+            # Nothing in the cache a moment ago: a download is likely. Wait for the
+            # network setup and a download slot first, and only then take the entry
+            # lock, so that packages queued for a slot hold no locks (and the first
+            # downloads do not wait for hundreds of lock files to be taken).
             network = await self.network()
             if network.offline:
                 raise PackagesNotCachedError(self.pkgs_dir, [pkg.dist_name])
-            stream = not self.keep_archives and not pkg.url.startswith("file:")
             async with self.semaphore:
-                self.progress(ProgressEvent("download", pkg.dist_name, total_bytes=pkg.size))
-                if stream:
-                    staging, sha256 = await self._stream(pkg, entry, network)
-                else:
-                    downloaded = await self._download(pkg, network)
-            self.report.downloaded.append(pkg.dist_name)
-            self.report.downloaded_bytes += pkg.size
-            self.progress(ProgressEvent("downloaded", pkg.dist_name, total_bytes=pkg.size))
-            if stream:
-                try:  # verifies the sha256, then renames the folder into the cache
-                    await asyncio.to_thread(complete_extracted, entry, staging, sha256)
-                finally:
-                    shutil.rmtree(staging, ignore_errors=True)
+                async with hold_entry(self.pkgs_dir, entry.dist):
+                    await self._fill(pkg, entry, have_slot=True)
+            return
+        async with hold_entry(self.pkgs_dir, entry.dist):
+            await self._fill(pkg, entry, have_slot=False)
+
+    async def _fill(self, pkg: LockedPackage, entry: CacheEntry, *, have_slot: bool) -> None:
+        """Make one entry complete; the caller holds its lock (and maybe a slot)."""
+        state = await asyncio.to_thread(entry_state, entry)
+        if state is EntryState.VALID:
+            return self._reused(pkg)
+        if state is EntryState.ADOPTABLE:
+            await asyncio.to_thread(adopt, entry)
+            return self._reused(pkg)
+        if state is EntryState.ARCHIVE:
+            try:
+                await asyncio.to_thread(extract_archive, entry)
+            except ChecksumMismatchError:
+                pass  # someone else's file under that name: it was deleted; download
             else:
-                try:  # verifies the sha256, then moves archive and folder into the cache
-                    await asyncio.to_thread(extract_archive, entry, downloaded)
-                finally:
-                    downloaded.unlink(missing_ok=True)
-            self.report.extracted.append(pkg.dist_name)
-            self.progress(ProgressEvent("extracted", pkg.dist_name))
+                self.report.extracted.append(pkg.dist_name)
+                self.progress(ProgressEvent("extracted", pkg.dist_name))
+                return None
+        network = await self.network()
+        if network.offline:
+            raise PackagesNotCachedError(self.pkgs_dir, [pkg.dist_name])
+        stream = not self.keep_archives and not pkg.url.startswith("file:")
+        async with (contextlib.nullcontext() if have_slot else self.semaphore):
+            self.progress(ProgressEvent("download", pkg.dist_name, total_bytes=pkg.size))
+            if stream:
+                staging, sha256 = await self._stream(pkg, entry, network)
+            else:
+                downloaded = await self._download(pkg, network)
+        self.report.downloaded.append(pkg.dist_name)
+        self.report.downloaded_bytes += pkg.size
+        self.progress(ProgressEvent("downloaded", pkg.dist_name, total_bytes=pkg.size))
+        if stream:
+            try:  # verifies the sha256, then renames the folder into the cache
+                await asyncio.to_thread(complete_extracted, entry, staging, sha256)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        else:
+            try:  # verifies the sha256, then moves archive and folder into the cache
+                await asyncio.to_thread(extract_archive, entry, downloaded)
+            finally:
+                downloaded.unlink(missing_ok=True)
+        self.report.extracted.append(pkg.dist_name)
+        self.progress(ProgressEvent("extracted", pkg.dist_name))
         return None
 
     def _reused(self, pkg: LockedPackage) -> None:

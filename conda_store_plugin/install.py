@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .conda_meta import InstalledPackage, meta_dir, read_installed
+from .conda_meta import InstalledPackage, env_vars, meta_dir, read_installed
 from .exceptions import CondaStoreError, PlatformNotLockedError
 from .fetch import FetchReport, ProgressCallback, ProgressEvent
 from .install_errors import LinkError, PackagesNotCachedError, PrefixNotUsableError
@@ -47,11 +47,20 @@ class InstallPlan:
     specs_changed: bool
     new_env: bool
     reinstall: frozenset[str] = frozenset()  # same sha256, new URL: relink anyway
+    respecced: frozenset[str] = frozenset()  # unchanged packages whose requested spec changed
+    variables: Mapping[str, str] = field(default_factory=dict)  # the spec's variables
+    variables_changed: bool = False  # conda-meta/state lacks some of them
 
     @property
     def noop(self) -> bool:
         """Nothing to add, remove or record."""
-        return not (self.to_add or self.to_remove or self.specs_changed or self.new_env)
+        return not (self.to_add or self.to_remove or self.specs_changed or self.new_env
+                    or self.variables_changed)
+
+    @property
+    def packages_change(self) -> bool:
+        """Packages to link or unlink, or requested specs to record in the history."""
+        return bool(self.to_add or self.to_remove or self.specs_changed or self.new_env)
 
 
 @dataclass
@@ -166,6 +175,8 @@ def make_plan(lock: Lockfile, *, prefix: Path, platform: str,
     requested = requested_map(lock.spec.dependencies, wanted)
     before = {} if new_env else requested_specs(prefix)
     before_locked = {k: v for k, v in before.items() if k in wanted}
+    variables = dict(lock.spec.variables)
+    current_vars = {} if new_env else env_vars(prefix)
     return InstallPlan(
         prefix=prefix,
         platform=platform,
@@ -179,6 +190,10 @@ def make_plan(lock: Lockfile, *, prefix: Path, platform: str,
         specs_changed=before_locked != requested,
         new_env=new_env,
         reinstall=frozenset(reinstall),
+        respecced=frozenset(p.name for p in unchanged
+                            if before.get(p.name) != requested.get(p.name)),
+        variables=variables,
+        variables_changed=any(current_vars.get(k) != v for k, v in variables.items()),
     )
 
 
@@ -267,28 +282,31 @@ def _prewarm_channel_names(plan: InstallPlan) -> None:
 
 def _record(plan: InstallPlan, pkgs_dir: Path) -> None:
     from .conda_history import write_entry
-    from .conda_meta import complete_records
+    from .conda_meta import complete_records, set_env_vars
 
-    complete_records(plan.prefix, _records_to_complete(plan, pkgs_dir), plan.requested,
-                     pkgs_dir)
-    write_entry(plan.prefix, packages=plan.packages, update_specs=plan.update_specs,
-                remove_specs=plan.remove_specs)
+    if plan.packages_change:
+        complete_records(plan.prefix, _records_to_complete(plan, pkgs_dir), plan.requested,
+                         pkgs_dir)
+        write_entry(plan.prefix, packages=plan.packages, update_specs=plan.update_specs,
+                    remove_specs=plan.remove_specs)
+    if plan.variables_changed:  # as `conda env config vars set` writes them
+        set_env_vars(plan.prefix, plan.variables)
 
 
 def _records_to_complete(plan: InstallPlan, pkgs_dir: Path) -> list[LockedPackage]:
     """The ``conda-meta`` records py-rattler did not already write as conda would.
 
     py-rattler writes channel, ``requested_specs`` and license family as we passed them
-    (:func:`_rattler_records`); left are ``requested_spec`` of the requested packages,
-    ``package_tarball_full_path`` where the cache has the archive, and every record
-    whose requested spec changed without a relink.
+    (:func:`_rattler_records`); left are ``package_tarball_full_path`` where the cache
+    has the archive, and every record whose requested spec changed without a relink.
+    (The legacy singular ``requested_spec`` is only read by conda when
+    ``requested_specs`` is absent: rewriting records just for it would cost a quarter
+    of a warm install.)
     """
-    if plan.specs_changed:
-        return list(plan.packages)
     from .pkgs_cache import CacheEntry
 
-    return [p for p in plan.to_add
-            if p.name in plan.requested or CacheEntry(pkgs_dir, p).archive.is_file()]
+    return [p for p in plan.to_add if CacheEntry(pkgs_dir, p).archive.is_file()] + [
+        p for p in plan.unchanged if p.name in plan.respecced]
 
 
 def _rattler_records(plan: InstallPlan, pkgs_dir: Path) -> list:

@@ -168,9 +168,13 @@ def _is_complete(folder: Path, *, check_files: bool) -> bool:
         listed = [p.get("_path", "") for p in paths.get("paths", ())]
     if not check_files:
         return True
-    base = os.fspath(folder)
-    lexists, join = os.path.lexists, os.path.join
-    return all(lexists(join(base, rel)) for rel in listed)
+    base, lstat = os.fspath(folder) + os.sep, os.lstat  # tight loop: ~6,000 files a warm env
+    try:
+        for rel in listed:
+            lstat(base + rel)
+    except OSError:
+        return False
+    return True
 
 
 def _read_json(path: Path) -> Any:

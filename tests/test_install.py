@@ -83,7 +83,7 @@ def test_install_creates_a_working_conda_environment(tmp_path, locks, pkgs, chan
 
     # conda-meta records with what conda writes.
     record = json.loads((prefix / "conda-meta/numpylike-2.0.0-py312h0_0.json").read_text())
-    assert record["requested_spec"] == "numpylike"
+    assert record["requested_specs"] == ["numpylike"]
     assert record["channel"] == f"{channel_server.url}/{PLATFORM}"
     assert record["url"].startswith(channel_server.url)
     assert "package_tarball_full_path" not in record  # streamed: no archive kept
@@ -102,6 +102,27 @@ def test_install_creates_a_working_conda_environment(tmp_path, locks, pkgs, chan
     for kind in ("fetch", "download", "downloaded", "extracted", "link", "linked"):
         assert kind in kinds
     assert result.to_dict()["counts"] == {"added": 7, "removed": 0, "unchanged": 0}
+
+
+def test_spec_variables_are_set_like_conda_env_config_vars(tmp_path, channel_server, pkgs):
+    spec = tmp_path / "environment.yml"
+    spec.write_text(f"channels: [{channel_server.url}]\ndependencies: [data-pkg]\n"
+                    "variables:\n  DATA_HOME: /srv/data\n")
+    lock = api.lock(spec_path=spec, platforms=[PLATFORM],
+                    cache_dir=tmp_path / "rattler-cache").lockfile_path
+    prefix = tmp_path / "env"
+    install(lock, prefix, pkgs)
+    state = json.loads((prefix / "conda-meta/state").read_text())
+    assert state == {"env_vars": {"DATA_HOME": "/srv/data"}}
+    assert install(lock, prefix, pkgs).noop
+    # Another variable set by the user stays; a changed value is set again.
+    state["env_vars"].update(DATA_HOME="/elsewhere", MINE="1")
+    (prefix / "conda-meta/state").write_text(json.dumps(state))
+    history = (prefix / "conda-meta/history").read_text()
+    install(lock, prefix, pkgs)
+    assert json.loads((prefix / "conda-meta/state").read_text())["env_vars"] == {
+        "DATA_HOME": "/srv/data", "MINE": "1"}
+    assert (prefix / "conda-meta/history").read_text() == history  # no package change
 
 
 def test_reinstall_of_a_matching_environment_is_a_fast_noop(tmp_path, locks, pkgs,
@@ -248,6 +269,8 @@ def test_requested_specs_change_without_package_change(tmp_path, channel_server,
     last = (prefix / "conda-meta/history").read_text().split("==> ")[-1]
     assert "# update specs: ['numpylike', 'blob', 'libfoo']" in last
     assert "\n+" not in last and "\n-" not in last
+    # conda reads such an entry as a full snapshot: it lists the unchanged packages.
+    assert f"\n{channel_server.url}/{PLATFORM}::libfoo-1.1.0-h0_0\n" in last
     assert install(second, prefix, pkgs).noop
     result = install(first, prefix, pkgs)  # and back: libfoo no longer requested
     assert result.specs_updated
