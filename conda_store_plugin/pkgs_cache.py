@@ -329,16 +329,10 @@ def write_rattler_metadata(entry: CacheEntry) -> None:
 
 
 def add_url(pkgs_dir: Path, url: str) -> None:
-    """Append ``url`` to ``<pkgs>/urls.txt`` unless it is there (small appends are atomic)."""
-    path = Path(pkgs_dir) / "urls.txt"
-    try:
-        with open(path, encoding="utf-8") as f:
-            if any(line.strip() == url for line in f):
-                return
-    except FileNotFoundError:
-        pass
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(url + ("\r\n" if os.name == "nt" else "\n"))
+    """Add ``url`` to ``<pkgs>/urls.txt`` once, under the lock conda-side writers take too."""
+    from .cache_entries import append_url
+
+    append_url(pkgs_dir, url)
 
 
 def file_sha256(path: Path) -> str:
