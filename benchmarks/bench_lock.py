@@ -162,7 +162,8 @@ def main() -> int:
         return 0
     print(f"realistic channel: {args.records_per_subdir} records/subdir, packages {counts}")
     print(f"ours, 3 platforms concurrently (cold, median of {args.repeat}): {ours_med:.3f} s"
-          f"  (CPU {report['ours_cpu_s']:.3f} s: >= {report['ours_lower_bound_on_these_cores_s']:.3f}"
+          f"  (CPU {report['ours_cpu_s']:.3f} s: >= "
+          f"{report['ours_lower_bound_on_these_cores_s']:.3f}"
           f" s wall on {cores} cores)")
     for p, v in raw_each.items():
         print(f"raw py-rattler {p:10s} (cold):                  {v:.3f} s")

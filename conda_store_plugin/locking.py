@@ -43,8 +43,11 @@ class LockOptions:
 
     def target_platforms(self, spec: EnvironmentSpec,
                          fallback: Iterable[str] = ()) -> list[str]:
-        """Platforms asked for: options, else the spec's ``platforms:``, else the
-        ``store_platforms`` setting, else ``fallback``, else this machine's."""
+        """Platforms asked for, in order of precedence.
+
+        Options, else the spec's ``platforms:``, else the ``store_platforms``
+        setting, else ``fallback``, else this machine's.
+        """
         names = (list(self.platforms or spec.platforms or self.default_platforms
                       or fallback) or [current_platform()])
         return sorted({check_platform(p) for p in names})

@@ -86,7 +86,7 @@ async def _solve_all(channels, specs, requests, channel_priority, cache_dir, con
           for r in requests),
         return_exceptions=True,
     )
-    for request, result in zip(requests, results):
+    for request, result in zip(requests, results, strict=True):
         if isinstance(result, BaseException):
             error = await _explain(gateway, channels, request, result,
                                    offline=bool(config and config.offline))
@@ -97,7 +97,7 @@ async def _solve_all(channels, specs, requests, channel_priority, cache_dir, con
                         setattr(error, attribute, redact(getattr(error, attribute), secrets))
                 error.args = tuple(redact(str(a), secrets) for a in error.args)
             raise error
-    solved = dict(zip((r.platform for r in requests), results))
+    solved = dict(zip((r.platform for r in requests), results, strict=True))
     await _refuse_empty_channels(gateway, channels, solved)
     return solved
 

@@ -188,7 +188,8 @@ def _string_list(data: Mapping, key: str, path: str | Path | None) -> list[str]:
     return list(value)
 
 
-def _dependencies(data: Mapping, path: str | Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _dependencies(data: Mapping,
+                  path: str | Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     from rattler import MatchSpec
 
     deps = data.get("dependencies")

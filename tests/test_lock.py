@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from conda_store_plugin import api, lockfile
-from conda_store_plugin.platforms import current_platform
 from conda_store_plugin.cli import main
 from conda_store_plugin.exceptions import (
     ChannelError,
@@ -18,6 +17,7 @@ from conda_store_plugin.exceptions import (
     UnknownPlatformError,
     UnsatisfiableError,
 )
+from conda_store_plugin.platforms import current_platform
 from tests.support.channels import PackageSpec, for_subdirs
 
 PLATFORMS = ["linux-64", "osx-arm64", "win-64"]
@@ -254,7 +254,8 @@ def test_cli_lock_then_check_json(tmp_path, channel, rattler_cache_dir, capsys, 
     monkeypatch.setenv("RATTLER_CACHE_DIR", str(rattler_cache_dir))
     spec = write_spec(tmp_path, channel.url, ["stack"])
     out = tmp_path / "x.lock.json"
-    assert main(["lock", str(spec), "-o", str(out), "--platform", "linux-64", "--platform", "win-64",
+    assert main(["lock", str(spec), "-o", str(out), "--platform", "linux-64",
+                 "--platform", "win-64",
                  "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["written"] is True

@@ -67,7 +67,7 @@ def setting(name: str) -> Any:
 
 
 def conda_context():
-    """conda's context, loaded from the user's .condarc files.
+    """Conda's context, loaded from the user's .condarc files.
 
     Inside ``conda store`` conda has loaded it already. Imported by a plain
     script (the API, ``python -m conda_store_plugin``), conda's context is an
