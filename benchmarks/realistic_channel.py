@@ -61,7 +61,8 @@ from typing import Any
 # Bump when the output for the same parameters changes (invalidates caches).
 GENERATOR_VERSION = 5
 
-DATA_DIR = Path(os.environ.get("REALISTIC_CHANNEL_DATA", "/work/shared/data"))
+DATA_DIR = Path(os.environ.get("REALISTIC_CHANNEL_DATA")
+                or Path(__file__).resolve().parents[2] / "shared" / "data")
 DEFAULT_LOCK = DATA_DIR / "traces-sklearn.pixi.lock"
 DEFAULT_MANIFEST = DATA_DIR / "traces-sklearn.pixi.toml"
 DEFAULT_PLATFORMS = ("linux-64", "osx-arm64", "win-64")

@@ -35,7 +35,8 @@ from conda_store_plugin.spec import load_spec
 DATA = Path(__file__).parent / "data"
 PIXI_V6 = DATA / "pixi-v6-small.lock"
 PIXI_V7 = DATA / "pixi-v7-small.lock"
-TRACES = Path("/work/shared/data/traces-sklearn.pixi.lock")
+# The steering repo's shared/ sits beside this checkout (here and in CI).
+TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces-sklearn.pixi.lock"
 PLATFORMS = ["linux-64", "osx-arm64"]
 
 
