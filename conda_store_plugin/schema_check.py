@@ -112,7 +112,7 @@ def schema_problem(schema: Mapping[str, Any], instance: Any) -> str | None:
     The fast compiled check answers first; ``jsonschema`` only runs to explain
     a failure (and is the reference the tests compare the fast check with).
     """
-    if _compiled(schema)(instance):
+    if fast_check(schema)(instance):
         return None
     from jsonschema import Draft202012Validator
 
@@ -129,7 +129,8 @@ def schema_problem(schema: Mapping[str, Any], instance: Any) -> str | None:
 _CACHE: dict[int, tuple[Mapping[str, Any], Check]] = {}
 
 
-def _compiled(schema: Mapping[str, Any]) -> Check:
+def fast_check(schema: Mapping[str, Any]) -> Check:
+    """``compile_schema(schema)``, compiled once per schema object."""
     # Keyed by identity: our schemas are module-level constants.
     hit = _CACHE.get(id(schema))
     if hit is None or hit[0] is not schema:

@@ -21,7 +21,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -346,24 +345,16 @@ _MODELS = {"store": StoreRecord, "environment": EnvironmentRecord, "build": Buil
 # --- read / write -------------------------------------------------------------------
 
 
-@cache
-def _validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(SCHEMAS[kind])
-
-
 def validate(kind: str, data: Any, *, path: str | Path | None = None) -> None:
     """Check ``data`` against the schema of ``kind``; newer versions are refused."""
+    from ..schema_check import schema_problem
+
     where = path if path is not None else f"{kind} record"
-    if isinstance(data, Mapping) and isinstance(data.get("version"), int) \
-            and data["version"] > VERSION:
+    if _is_newer(data):
         raise StoreVersionError(where, str(data["version"]), str(VERSION))
-    error = next(iter(sorted(_validator(kind).iter_errors(data),
-                             key=lambda e: list(e.absolute_path))), None)
-    if error is not None:
-        at = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise StoreRecordError(where, f"not a valid {kind} record at {at}: {error.message}")
+    problem = schema_problem(SCHEMAS[kind], data)
+    if problem:
+        raise StoreRecordError(where, f"not a valid {kind} record {problem}")
 
 
 def read(kind: str, path: str | os.PathLike[str]) -> Any:
@@ -390,66 +381,15 @@ def _is_newer(data: Any) -> bool:
     return isinstance(version, int) and version > VERSION
 
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "object": (dict,), "boolean": (bool,), "null": (type(None),),
-    "array": (list,), "integer": (int,),
-}
-_MISSING = object()
-
-
 def conforms(kind: str, data: Any) -> bool:
-    """Fast check of ``data`` against ``SCHEMAS[kind]`` (only the keywords they use).
+    """Fast yes/no check of ``data`` against ``SCHEMAS[kind]`` (``schema_check``).
 
     Reading 1,000 build records with ``jsonschema`` costs ~0.4 s; this costs a few ms.
-    It implements exactly the keywords the record schemas use (type, const, enum,
-    required, properties, minimum); ``jsonschema`` still runs on anything that fails,
-    to name the problem. A test checks that both agree.
+    ``jsonschema`` still runs on anything that fails, to name the problem.
     """
-    return _checker(kind)(data)
+    from ..schema_check import fast_check
 
-
-@cache
-def _checker(kind: str) -> Any:
-    return _compile(SCHEMAS[kind])
-
-
-def _compile(schema: Mapping[str, Any]) -> Any:
-    const = schema.get("const", _MISSING)
-    enum = tuple(schema["enum"]) if "enum" in schema else None
-    kinds = schema.get("type")
-    types: tuple[type, ...] | None = None
-    allow_bool = True
-    if kinds is not None:
-        names = [kinds] if isinstance(kinds, str) else list(kinds)
-        types = tuple(t for k in names for t in _TYPES[k])
-        allow_bool = "boolean" in names
-    minimum = schema.get("minimum")
-    required = tuple(schema.get("required", ()))
-    props = tuple((k, _compile(v)) for k, v in schema.get("properties", {}).items())
-
-    def check(data: Any) -> bool:
-        if const is not _MISSING and data != const:
-            return False
-        if enum is not None and data not in enum:
-            return False
-        if types is not None and (not isinstance(data, types)
-                                  or (not allow_bool and data.__class__ is bool)):
-            return False
-        if minimum is not None and data.__class__ in (int, float) and data < minimum:
-            return False
-        if props or required:
-            if data.__class__ is not dict:
-                return True
-            for key in required:
-                if key not in data:
-                    return False
-            for key, sub in props:
-                value = data.get(key, _MISSING)
-                if value is not _MISSING and not sub(value):
-                    return False
-        return True
-
-    return check
+    return fast_check(SCHEMAS[kind])(data)
 
 
 def write(kind: str, record: Any, path: Path) -> Path:
