@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644,
-                       durable: bool = True) -> Path:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``.
+@contextmanager
+def atomic_open(path: Path, *, mode: int = 0o644, durable: bool = True) -> Iterator[IO[bytes]]:
+    """A binary file that appears at ``path`` only when the ``with`` block succeeds.
 
-    The temp file lives in the same folder so the rename is atomic (same filesystem).
-    On any failure the temp file is removed and ``path`` is untouched. ``durable=False``
-    skips the two fsyncs: readers still never see half a file, but a power cut may
-    lose the write (what conda accepts for ``conda-meta`` records; hundreds of fsyncs
-    would double the time of an install).
+    It is a temp file beside ``path`` (same filesystem, so the final rename is atomic),
+    fsync'd, then renamed over ``path``. On any failure the temp file is removed and
+    ``path`` is untouched. ``durable=False`` skips the two fsyncs: readers still never
+    see half a file, but a power cut may lose the write (what conda accepts for
+    ``conda-meta`` records; hundreds of fsyncs would double the time of an install).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
@@ -36,7 +39,14 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644,
         raise
     if durable:
         _fsync_dir(path.parent)
-    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644,
+                       durable: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, mode=mode, durable=durable) as f:
+        f.write(data)
+    return Path(path)
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644,

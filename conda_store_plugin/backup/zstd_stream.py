@@ -15,13 +15,12 @@ file, hence this reader.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from ..atomic import atomic_open
 from ..exceptions import ArchiveIntegrityError, BackupFormatError
 
 MAGIC = b"\x28\xb5\x2f\xfd"
@@ -33,31 +32,11 @@ def zstd_output(path: Path, *, level: int = 3) -> Iterator[IO[bytes]]:
     """A binary stream compressed into ``path``; the file appears only on success."""
     import zstandard
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
-            writer = compressor.stream_writer(raw, closefd=False)
-            yield writer
-            writer.close()  # ends the frame (a flush(FLUSH_FRAME) first would add another)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    if os.name == "posix":
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    with atomic_open(Path(path)) as raw:
+        compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
+        writer = compressor.stream_writer(raw, closefd=False)
+        yield writer
+        writer.close()  # ends the frame (a flush(FLUSH_FRAME) first would add another)
 
 
 class ZstdReader(io.RawIOBase):

@@ -146,15 +146,11 @@ def is_being_worked_on(layout: StoreLayout, ref: EnvRef, record: BuildRecord) ->
 def _pid_alive(pid: int, host: str) -> bool:
     import socket
 
+    from ..cache_lock import pid_alive
+
     if host != socket.gethostname():
         return True  # another machine: cannot tell, do not call it dead
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def allocate(layout: StoreLayout, ref: EnvRef,
