@@ -50,7 +50,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache_lock import PRIVATE_DIR
 from .exceptions import ChecksumMismatchError, InstallError
 from .lockfile import LockedPackage
 
@@ -110,9 +109,9 @@ class CacheEntry:
 
 def temp_dir(pkgs_dir: Path) -> Path:
     """``<pkgs>/.conda-store/tmp``: same filesystem as the cache, so renames are atomic."""
-    path = Path(pkgs_dir) / PRIVATE_DIR / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    from .cache_entries import staging_root
+
+    return staging_root(pkgs_dir)
 
 
 # -- reading ------------------------------------------------------------------------
@@ -256,7 +255,11 @@ def extract_archive(entry: CacheEntry, source: Path | None = None) -> None:
 
     pkg = entry.package
     archive = source if source is not None else entry.archive
-    staging = Path(tempfile.mkdtemp(prefix=f"{entry.dist}-", dir=temp_dir(entry.pkgs_dir)))
+    from .cache_entries import new_staging
+
+    # Named <dist>.<pid>.<random>: `conda doctor`/`clean` then recognise the leftovers
+    # of a killed install at once (see cache_entries.leftovers).
+    staging = new_staging(entry.pkgs_dir, entry.dist)
     try:
         try:
             sha256, _md5 = extract(archive, staging)
