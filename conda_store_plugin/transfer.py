@@ -45,6 +45,7 @@ from typing import Any
 
 from .atomic import atomic_write_text
 from .exceptions import TransferFileError
+from .store.records import UsageRecord
 
 FORMAT = "conda-store-transfer"
 VERSION = 1
@@ -150,21 +151,18 @@ def schema_filename() -> str:
 # --- models -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LastUse:
-    """When a build was last used, and how (``used.json``)."""
+def last_used_to_dict(used: UsageRecord | None) -> dict[str, str] | None:
+    """A build's ``last_used`` as this format writes it: ``{"at", "how"}``, or None.
 
-    at: str
-    how: str
+    The store's ``used.json`` (``UsageRecord``) holds the same two facts under its own
+    versioned names (``last_used_at``, ``how``); only the serialised form differs here.
+    """
+    return None if used is None else {"at": used.last_used_at, "how": used.how}
 
-    def to_dict(self) -> dict[str, str]:
-        """JSON form."""
-        return {"at": self.at, "how": self.how}
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> LastUse | None:
-        """Inverse of ``to_dict``; None stays None."""
-        return None if data is None else cls(at=data["at"], how=data["how"])
+def last_used_from_dict(data: Mapping[str, Any] | None) -> UsageRecord | None:
+    """Inverse of ``last_used_to_dict``; None stays None."""
+    return None if data is None else UsageRecord(last_used_at=data["at"], how=data["how"])
 
 
 @dataclass(frozen=True)
@@ -190,7 +188,7 @@ class TransferBuild:
     input_hash: str | None = None
     package_count: int | None = None
     error: str | None = None
-    last_used: LastUse | None = None
+    last_used: UsageRecord | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -203,7 +201,7 @@ class TransferBuild:
             "spec_source": self.spec_source, "lockfile_reused": self.lockfile_reused,
             "input_hash": self.input_hash, "package_count": self.package_count,
             "error": self.error,
-            "last_used": self.last_used.to_dict() if self.last_used else None,
+            "last_used": last_used_to_dict(self.last_used),
             "spec": self.spec, "lockfile": self.lockfile, "log": self.log,
         }
 
@@ -220,7 +218,7 @@ class TransferBuild:
             recreated_at=data.get("recreated_at"), spec_source=data.get("spec_source"),
             lockfile_reused=bool(data.get("lockfile_reused", False)),
             input_hash=data.get("input_hash"), package_count=data.get("package_count"),
-            error=data.get("error"), last_used=LastUse.from_dict(data.get("last_used")),
+            error=data.get("error"), last_used=last_used_from_dict(data.get("last_used")),
         )
 
     def locked_packages(self) -> tuple[Any, ...]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conda_store_plugin import cache_entries
+from conda_store_plugin import cache_entries, cache_lock_rwfile
 from conda_store_plugin import cache_lock as cl
 from conda_store_plugin.cache_lock import (
     LockWait,
@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 _HOLDER = textwrap.dedent("""
     import subprocess, sys
     from pathlib import Path
-    from conda_store_plugin import cache_lock as cl
+    from conda_store_plugin import cache_lock as cl, cache_lock_rwfile
     pkgs, what, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    cl.SOFT_HEARTBEAT_S, cl.SOFT_STALE_S = 0.2, 1.0
+    cache_lock_rwfile.SOFT_HEARTBEAT_S, cache_lock_rwfile.SOFT_STALE_S = 0.2, 1.0
     kind = sys.argv[4] if len(sys.argv) > 4 else "auto"
     if what == "cache":
         try:
@@ -321,8 +321,8 @@ def test_network_filesystems_get_soft_locks(tmp_path):
 
 
 def test_soft_locks_exclude_and_recover_a_dead_holder(pkgs, others, monkeypatch):
-    monkeypatch.setattr(cl, "SOFT_HEARTBEAT_S", 0.2)
-    monkeypatch.setattr(cl, "SOFT_STALE_S", 1.0)
+    monkeypatch.setattr(cache_lock_rwfile, "SOFT_HEARTBEAT_S", 0.2)
+    monkeypatch.setattr(cache_lock_rwfile, "SOFT_STALE_S", 1.0)
     writer = others(pkgs, mode="exclusive", kind="soft")
     assert cl.recorded_kind(pkgs) == "soft"
     with pytest.raises(CacheLockTimeoutError):

@@ -123,6 +123,24 @@ def test_export_then_import_elsewhere_keeps_history_and_recreates_current(
     assert api.history(environment="demo", store=sandbox.store).env.current_build == 4
 
 
+def test_last_use_keeps_each_format_on_the_way_through(sandbox, target):
+    # One model (store.records.UsageRecord), two spellings: ``used.json`` says
+    # ``last_used_at``, the transfer file ``last_used: {at, how}``.
+    sandbox.build(["stack"])
+    sandbox.build(["data-pkg"])
+    used = sandbox.build_dir(1) / "used.json"
+    used.write_text(json.dumps({"format": "conda-store-usage", "version": 1,
+                                "last_used_at": "2025-01-31T12:00:00Z", "how": "run"}))
+    out = sandbox.root / "demo.json"
+    api.export_environment(environment="demo", output=out, store=sandbox.store)
+    exported = json.loads(out.read_text())["builds"][0]
+    assert exported["last_used"] == {"at": "2025-01-31T12:00:00Z", "how": "run"}
+    api.import_environment(source=out, store=target.store, envs_dir=target.envs,
+                           pkgs_dir=target.pkgs)
+    assert json.loads((target.build_dir(1) / "used.json").read_text()) == \
+        json.loads(used.read_text())
+
+
 def test_import_refuses_an_existing_environment_unless_force(sandbox, target, capsys):
     sandbox.build(["data-pkg"])
     out = sandbox.root / "demo.json"

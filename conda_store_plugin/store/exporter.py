@@ -85,7 +85,7 @@ def snapshot(layout: StoreLayout, ref: EnvRef) -> tuple[Any, tuple[SkippedBuild,
 
 def _build(layout: StoreLayout, ref: EnvRef, record: BuildRecord, observed: Any) -> Any:
     from ..credentials import redact
-    from ..transfer import LastUse, TransferBuild, scrub
+    from ..transfer import TransferBuild, scrub
 
     deleted = record.status == "deleted"
     used = None if deleted else read_use(layout, ref, record.number)
@@ -106,7 +106,7 @@ def _build(layout: StoreLayout, ref: EnvRef, record: BuildRecord, observed: Any)
         lockfile_reused=record.lockfile_reused, input_hash=record.input_hash,
         package_count=record.package_count,
         error=redact(observed.error) if observed.error else None,
-        last_used=LastUse(used.last_used_at, used.how) if used else None,
+        last_used=used,
     )
 
 

@@ -47,7 +47,7 @@ from .layout import (
     StoreLayout,
 )
 from .locks import BuilderLock, builder_alive
-from .records import ACTIVE_STATUSES, Builder, BuildRecord, EnvironmentRecord, UsageRecord
+from .records import ACTIVE_STATUSES, Builder, BuildRecord, EnvironmentRecord
 
 STAGING_PREFIX = ".import-"
 REPLACED_PREFIX = ".replaced-"
@@ -183,8 +183,7 @@ def _stage(layout: StoreLayout, document: Any, ref: EnvRef, folder: Path,
         if build.log is not None:
             atomic_write_text(number_dir / LOG_FILE, redact(build.log))
         if build.last_used is not None:
-            records.write("usage", UsageRecord(build.last_used.at, build.last_used.how),
-                          number_dir / USED_FILE)
+            records.write("usage", build.last_used, number_dir / USED_FILE)
     env = EnvironmentRecord(ref.namespace, ref.name,
                             created_at=document.created_at or now,
                             current_build=document.current_build, link=str(link),

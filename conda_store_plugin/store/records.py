@@ -320,7 +320,11 @@ class BuildRecord:
 
 @dataclass(frozen=True)
 class UsageRecord:
-    """``used.json``: the last time a build was used, and by what."""
+    """``used.json``: the last time a build was used, and by what.
+
+    The transfer file carries the same record as ``last_used: {at, how}``; its own
+    serialisers (``transfer.last_used_to_dict``) keep that format apart from this one.
+    """
 
     last_used_at: str
     how: str
