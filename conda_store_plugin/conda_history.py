@@ -25,7 +25,7 @@ import ast
 import re
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .lockfile import LockedPackage
@@ -34,7 +34,6 @@ from .pkgs_cache import conda_channel
 _HEAD = re.compile(r"==>\s*(.+?)\s*<==")
 _SPECS = re.compile(r"#\s*(\w+)\s*specs:\s*(.+)?")
 _NAME = re.compile(r"^\s*([A-Za-z0-9_.\-*]+)")
-_DEFAULT_ALIAS = "https://conda.anaconda.org/"
 
 
 def history_path(prefix: Path) -> Path:
@@ -103,30 +102,35 @@ def current_state(prefix: Path) -> set[str]:
     return state
 
 
-def dist_str(pkg: LockedPackage) -> str:
+def dist_str(pkg: LockedPackage, channel_name: Callable[[str], str] | None = None) -> str:
     """The ``PackageRecord.dist_str()`` conda computes for a locked package."""
-    return f"{canonical_channel(conda_channel(pkg))}::{pkg.dist_name}"
+    name = channel_name or channel_namer()
+    subdir_url = conda_channel(pkg)
+    subdir = subdir_url.rstrip("/").rpartition("/")[2]
+    return f"{name(subdir_url)}/{subdir}::{pkg.dist_name}"
 
 
-def canonical_channel(subdir_url: str) -> str:
-    """``<canonical channel name>/<subdir>`` as conda prints it in history.
+def channel_namer() -> Callable[[str], str]:
+    """Channel URL -> conda's canonical name (``Channel.canonical_name``).
 
-    With conda importable its own ``Channel`` decides (custom channel aliases,
-    multichannels); otherwise the default alias is stripped, like conda does.
+    Inside a conda command conda's own ``Channel`` answers (its context is loaded).
+    Elsewhere :mod:`.channel_names` applies the same rules to the same ``.condarc``
+    files, instead of loading conda's context and plugin manager for it (0.2 s).
     """
-    base, _, subdir = subdir_url.rstrip("/").rpartition("/")
-    try:
+    from .config import Config, conda_context_loaded, load_config
+    from .exceptions import ConfigError
+
+    if conda_context_loaded():
         from conda.models.channel import Channel
-    except ImportError:
-        return f"{_fallback_canonical(base)}/{subdir}"
-    return f"{Channel(subdir_url).canonical_name}/{subdir}"
 
+        return lambda url: Channel(url).canonical_name
+    from .channel_names import channel_namer as namer_for
 
-def _fallback_canonical(base: str) -> str:
-    base = re.sub(r"/t/[^/]+", "", base)
-    if base.startswith(_DEFAULT_ALIAS):
-        return base[len(_DEFAULT_ALIAS):]
-    return base
+    try:
+        config = load_config(use_conda=False)
+    except ConfigError:  # conda itself refuses to run; spell as conda's defaults would
+        config = Config()
+    return namer_for(config)
 
 
 def write_entry(
@@ -140,7 +144,8 @@ def write_entry(
 ) -> None:
     """Append one entry: the diff from the history's last state to ``packages``."""
     last = current_state(prefix)
-    current = {dist_str(p) for p in packages}
+    name = channel_namer()
+    current = {dist_str(p, name) for p in packages}
     lines = [
         f"==> {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now))} <==",
         f"# cmd: {' '.join(cmd if cmd is not None else sys.argv)}",
@@ -181,9 +186,37 @@ def specs_differ(prefix: Path, wanted: Mapping[str, str], names: Iterable[str]) 
 
 
 def _conda_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
+    """The version of conda (``major.minor.patch``) for the ``# conda version`` line.
+
+    Read from conda's ``_version.py`` when conda is not loaded: ``importlib.metadata``
+    costs 10-20 ms of imports.
+    """
+    module = sys.modules.get("conda")
+    found = getattr(module, "__version__", None) if module is not None else _version_file()
+    if found is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("conda")
+        except PackageNotFoundError:
+            return None
+    return ".".join(found.split(".")[:3])
+
+
+def _version_file() -> str | None:
+    import importlib.util
 
     try:
-        return ".".join(version("conda").split(".")[:3])
-    except PackageNotFoundError:
+        spec = importlib.util.find_spec("conda")
+    except (ImportError, ValueError):
         return None
+    for folder in (spec.submodule_search_locations or ()) if spec else ():
+        try:
+            text = (Path(folder) / "_version.py").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        match = re.search(r"""^__version__\s*=\s*(?:version\s*=\s*)?['"]([^'"]+)['"]""",
+                          text, re.M)
+        if match:
+            return match.group(1)
+    return None

@@ -103,8 +103,12 @@ def _identity(path: Path) -> dict[str, Any] | None:
 
 
 def complete_records(prefix: Path, packages: Sequence[LockedPackage],
-                     requested: Mapping[str, str], pkgs_dir: Path | None) -> int:
-    """Give each package's record the fields conda writes; returns how many changed."""
+                     requested: Mapping[str, str], pkgs_dir: Path | None, *,
+                     keep_specs: bool = False) -> int:
+    """Give each package's record the fields conda writes; returns how many changed.
+
+    ``keep_specs`` leaves the requested specs as the record has them.
+    """
     changed = 0
     for pkg in packages:
         path = meta_dir(prefix) / f"{pkg.dist_name}.json"
@@ -112,10 +116,42 @@ def complete_records(prefix: Path, packages: Sequence[LockedPackage],
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        patched = _patched(data, pkg, requested.get(pkg.name), pkgs_dir)
+        patched = _patched(data, pkg, requested.get(pkg.name), pkgs_dir,
+                           keep_specs=keep_specs)
         if patched != data:
             _overwrite(path, dumps_record(patched).encode("utf-8"))
             changed += 1
+    return changed
+
+
+def add_tarball_paths(prefix: Path, packages: Sequence[LockedPackage],
+                      pkgs_dir: Path) -> int:
+    """Give records py-rattler just wrote the ``package_tarball_full_path`` conda writes.
+
+    Only for packages whose archive is in the cache; returns how many records changed.
+    A line is spliced in before ``extracted_package_dir`` (py-rattler writes it at the
+    top level, one field per line) instead of a JSON round trip: parsing and writing
+    the file lists again cost a sixth of a warm install. A record in another layout
+    gets the full treatment of :func:`complete_records`.
+    """
+    changed = 0
+    for pkg in packages:
+        archive = CacheEntry(pkgs_dir, pkg).archive
+        if not archive.is_file():
+            continue
+        path = meta_dir(prefix) / f"{pkg.dist_name}.json"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        head = data[:_HEAD_BYTES]
+        marker = head.find(b'\n  "extracted_package_dir": ')
+        if marker < 0 or b'\n  "package_tarball_full_path": ' in head:
+            changed += complete_records(prefix, [pkg], {}, pkgs_dir, keep_specs=True)
+            continue
+        line = f'\n  "package_tarball_full_path": {json.dumps(str(archive))},'
+        _overwrite(path, data[:marker] + line.encode("utf-8") + data[marker:])
+        changed += 1
     return changed
 
 
@@ -144,10 +180,12 @@ def dumps_record(data: Mapping[str, Any]) -> str:
 
 
 def _patched(data: Mapping[str, Any], pkg: LockedPackage, spec: str | None,
-             pkgs_dir: Path | None) -> dict[str, Any]:
+             pkgs_dir: Path | None, *, keep_specs: bool = False) -> dict[str, Any]:
     out = dict(data)
     out["channel"] = conda_channel(pkg)
-    if spec is None:
+    if keep_specs:
+        pass
+    elif spec is None:
         out.pop("requested_spec", None)
         out["requested_specs"] = []
     else:

@@ -2,10 +2,12 @@
 
 ``load_config()`` takes every default of every verb from conda's configuration.
 
-With conda importable, the values are conda's own (``conda.base.context.context``), so
-``conda store`` sees exactly what ``conda install`` sees. Without conda, the same keys are
-read from the files conda 26.7.1 would read, in conda's order
-(``conda/base/constants.py`` ``SEARCH_PATH``), lowest priority first:
+Inside a conda command (conda's context is loaded), the values are conda's own
+(``conda.base.context.context``), so ``conda store`` sees exactly what ``conda install``
+sees. Elsewhere (the API, ``python -m conda_store_plugin``), the same keys are read
+without loading conda (its context loads its plugin manager: 0.1-0.2 s) from the files
+conda 26.7.1 would read, in conda's order (``conda/base/constants.py``
+``SEARCH_PATH``), lowest priority first:
 
 1. ``/etc/conda/.condarc``, ``/etc/conda/condarc``, ``/etc/conda/condarc.d/``
    (Windows: ``C:/ProgramData/conda/...`` instead of 1. and 2.)
@@ -188,7 +190,11 @@ def load_config(*, use_conda: bool | None = None,
 
     Args:
         use_conda: read through conda (True), with our own ``.condarc`` reader (False),
-            or through conda when it is importable (None, the default).
+            or (None, the default) through conda when this process has loaded conda's
+            context already (a conda command, or a program that uses conda), else with
+            our reader: it reads the same files in conda's order and agrees with conda
+            (``test_conda_and_our_reader_agree``), without loading conda's context and
+            plugin manager just for the settings (0.1-0.2 s).
         environ: environment variables for our own reader (default ``os.environ``);
             conda always reads ``os.environ``.
 
@@ -197,10 +203,11 @@ def load_config(*, use_conda: bool | None = None,
             type (our own reader; conda raises its own errors).
     """
     if use_conda is None:
-        use_conda = _conda_importable()
+        use_conda = conda_context_loaded()
     if use_conda:
         return _from_conda()
-    return read_condarc_files(environ=os.environ if environ is None else environ)
+    return read_condarc_files(environ=os.environ if environ is None else environ,
+                              conda_root=sys.prefix if _conda_importable() else None)
 
 
 def _conda_importable() -> bool:
@@ -210,6 +217,13 @@ def _conda_importable() -> bool:
         return importlib.util.find_spec("conda") is not None
     except (ImportError, ValueError):
         return False
+
+
+def conda_context_loaded() -> bool:
+    """Whether conda's context is loaded in this process (we run inside conda)."""
+    module = sys.modules.get("conda.base.context")
+    context = getattr(module, "context", None)
+    return bool(getattr(context, "_search_path", ()))
 
 
 # --- through conda --------------------------------------------------------------------
@@ -313,14 +327,20 @@ class _Value:
 
 
 def read_condarc_files(*, environ: Mapping[str, str],
-                       paths: Iterable[str] | None = None) -> Config:
+                       paths: Iterable[str] | None = None,
+                       conda_root: str | None = None) -> Config:
     """``Config`` from ``.condarc`` files and ``CONDA_*`` variables, without conda.
 
     Args:
         environ: the environment variables to expand paths with and read
             ``CONDA_<KEY>`` from.
         paths: search path templates (default: conda's, see ``search_path``).
+        conda_root: where conda is installed, when it is (in this Python): conda's
+            root prefix unless ``root_prefix`` is configured (its ``pkgs`` and ``envs``),
+            and ``$CONDA_ROOT`` unless set, as importing conda sets it.
     """
+    if conda_root is not None and not environ.get("CONDA_ROOT"):
+        environ = {**environ, "CONDA_ROOT": conda_root}
     files = list(condarc_files(environ, search_path(environ) if paths is None else paths))
     found: dict[str, list[_Value]] = {}
     for path in files:
@@ -329,7 +349,7 @@ def read_condarc_files(*, environ: Mapping[str, str],
     for key, value in _read_environ(environ).items():
         found.setdefault(key, []).append(value)
     merged = {key: _merge(key, values) for key, values in found.items()}
-    return _build(merged, environ, files)
+    return _build(merged, environ, files, conda_root)
 
 
 def condarc_files(environ: Mapping[str, str], templates: Iterable[str]) -> Iterator[Path]:
@@ -482,7 +502,7 @@ def _type_error(key: str, value: _Value, expected: str) -> None:
 
 
 def _build(merged: Mapping[str, _Value], environ: Mapping[str, str],
-           files: list[Path]) -> Config:
+           files: list[Path], conda_root: str | None = None) -> Config:
     defaults = Config()
 
     def get(key: str, default: Any) -> Any:
@@ -497,7 +517,7 @@ def _build(merged: Mapping[str, _Value], environ: Mapping[str, str],
     plugins = {name: _plugin_value(name, get(f"plugins.{name}", None))
                for name in _plugin_keys()}
     root = get("root_prefix", "")
-    root = _abspath(root, environ) if root else None
+    root = _abspath(root, environ) if root else conda_root
     custom = get("custom_channels", dict(DEFAULT_CUSTOM_CHANNELS))  # conda: no merge
     multis = dict(get("custom_multichannels", {}))
     multis.setdefault("defaults", tuple(get("default_channels",

@@ -220,17 +220,31 @@ def apply_plan(plan: InstallPlan, *, pkgs_dir: Path, offline: bool | None = Fals
     needs_link = bool(plan.to_add or plan.to_remove or plan.new_env)
     existed_empty = plan.new_env and plan.prefix.is_dir()
 
+    # A new environment is linked from cache entries trusted the way conda and
+    # py-rattler trust them (metadata and record there), without an lstat per file: if
+    # an entry lost files, linking fails, the half-made environment is removed, and the
+    # entries are checked file by file, redone and linked once more. An existing
+    # environment is only ever linked from entries checked file by file.
+    trusting = plan.new_env
+
     async def fill_and_link() -> None:
         start = time.perf_counter()
         if plan.to_add:
             applied.fetch = await fill_cache(pkgs_dir, plan.to_add, offline=offline,
-                                             progress=emit, keep_archives=False)
+                                             progress=emit, keep_archives=False,
+                                             check_files=not trusting)
         applied.fetch_s = time.perf_counter() - start
         if needs_link:
-            _prewarm_channel_names(plan)  # after the fill: it would compete for the GIL
             emit(ProgressEvent("link", total=len(plan.to_add) + len(plan.to_remove)))
-            await _guarded(plan, _rattler_install(plan, pkgs_dir, execute_link_scripts),
-                           existed_empty)
+            try:
+                await _guarded(plan, _rattler_install(plan, pkgs_dir, execute_link_scripts),
+                               existed_empty)
+            except LinkError:
+                if not (trusting and await _redo_broken_entries(plan, pkgs_dir, applied,
+                                                                offline, emit)):
+                    raise
+                await _guarded(plan, _rattler_install(plan, pkgs_dir, execute_link_scripts),
+                               existed_empty)
 
     with cache_lock(pkgs_dir, shared=True):
         if offline:  # asked for: name everything missing before touching the cache
@@ -246,67 +260,46 @@ def apply_plan(plan: InstallPlan, *, pkgs_dir: Path, offline: bool | None = Fals
     return applied
 
 
-def _prewarm_channel_names(plan: InstallPlan) -> None:
-    """Let conda spell the lock's channels for the history while we fetch and link.
+async def _redo_broken_entries(plan: InstallPlan, pkgs_dir: Path, applied: Applied,
+                               offline: bool | None, emit: ProgressCallback) -> bool:
+    """Check the entries a failed link used, file by file; redo broken ones.
 
-    ``conda_history`` asks conda's ``Channel`` for canonical names; outside a conda
-    command the first call imports conda and loads its plugin manager, over half a
-    second of Python. In a thread it overlaps with py-rattler's downloads and linking,
-    which run in Rust without the GIL, instead of adding to the install's time.
+    Returns whether any entry was broken (and is now complete), i.e. whether linking
+    again can succeed.
     """
-    import importlib.util
-    import sys
-    import threading
+    from .fetch import fill_cache
 
-    if "conda.base.context" in sys.modules:
-        return
-    try:
-        if importlib.util.find_spec("conda") is None:
-            return
-    except (ImportError, ValueError):
-        return
-    from .conda_history import canonical_channel
-    from .pkgs_cache import conda_channel
-
-    urls = sorted({conda_channel(p) for p in plan.packages})
-
-    def warm() -> None:
-        for url in urls:
-            try:
-                canonical_channel(url)
-            except Exception:  # noqa: BLE001 - the real call reports problems
-                return
-
-    threading.Thread(target=warm, name="conda-store-prewarm", daemon=True).start()
+    redone = await fill_cache(pkgs_dir, plan.to_add, offline=offline, progress=emit,
+                              keep_archives=False, check_files=True)
+    fixed = set(redone.downloaded) | set(redone.extracted)
+    if not fixed:
+        return False
+    report = applied.fetch
+    report.reused = [name for name in report.reused if name not in fixed]
+    report.downloaded += redone.downloaded
+    report.extracted += redone.extracted
+    report.downloaded_bytes += redone.downloaded_bytes
+    return True
 
 
 def _record(plan: InstallPlan, pkgs_dir: Path) -> None:
     from .conda_history import write_entry
-    from .conda_meta import complete_records, set_env_vars
+    from .conda_meta import add_tarball_paths, complete_records, set_env_vars
 
     if plan.packages_change:
-        complete_records(plan.prefix, _records_to_complete(plan, pkgs_dir), plan.requested,
-                         pkgs_dir)
+        # py-rattler wrote the new records with channel, requested specs and license
+        # family as conda spells them (_rattler_records); left are the archive paths,
+        # and the records of unchanged packages whose requested spec changed. (The
+        # legacy singular `requested_spec` is only read by conda when `requested_specs`
+        # is absent: rewriting records just for it would cost a quarter of a warm
+        # install.)
+        add_tarball_paths(plan.prefix, plan.to_add, pkgs_dir)
+        complete_records(plan.prefix, [p for p in plan.unchanged if p.name in plan.respecced],
+                         plan.requested, pkgs_dir)
         write_entry(plan.prefix, packages=plan.packages, update_specs=plan.update_specs,
                     remove_specs=plan.remove_specs)
     if plan.variables_changed:  # as `conda env config vars set` writes them
         set_env_vars(plan.prefix, plan.variables)
-
-
-def _records_to_complete(plan: InstallPlan, pkgs_dir: Path) -> list[LockedPackage]:
-    """The ``conda-meta`` records py-rattler did not already write as conda would.
-
-    py-rattler writes channel, ``requested_specs`` and license family as we passed them
-    (:func:`_rattler_records`); left are ``package_tarball_full_path`` where the cache
-    has the archive, and every record whose requested spec changed without a relink.
-    (The legacy singular ``requested_spec`` is only read by conda when
-    ``requested_specs`` is absent: rewriting records just for it would cost a quarter
-    of a warm install.)
-    """
-    from .pkgs_cache import CacheEntry
-
-    return [p for p in plan.to_add if CacheEntry(pkgs_dir, p).archive.is_file()] + [
-        p for p in plan.unchanged if p.name in plan.respecced]
 
 
 def _rattler_records(plan: InstallPlan, pkgs_dir: Path) -> list:

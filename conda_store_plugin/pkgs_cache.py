@@ -121,7 +121,9 @@ def entry_state(entry: CacheEntry, *, check_files: bool = True) -> EntryState:
     """Classify an entry without locking, hashing or writing anything.
 
     With ``check_files`` every path listed in ``info/paths.json`` must exist, so an
-    entry that lost files (or was extracted halfway by another tool) is redone.
+    entry that lost files (or was extracted halfway by another tool) is redone; without
+    it, the entry's metadata must be there and readable (a damaged ``paths.json`` would
+    make py-rattler download the package again itself, past our checks and locks).
     """
     pkg = entry.package
     rattler_sha = read_rattler_sha256(entry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -50,8 +51,10 @@ def test_no_files_gives_condas_defaults(tmp_path):
     assert config.channel_priority is None  # unset: locks use strict
     assert config.custom_channels == {"pkgs/pro": "https://repo.anaconda.com"}
     assert config.custom_multichannels["defaults"][0] == "https://repo.anaconda.com/pkgs/main"
-    assert config.pkgs_dirs == (f"{home}/.conda/pkgs",)
-    assert config.envs_dirs == (f"{home}/.conda/envs",)
+    # Where conda is installed in this Python, its root prefix is this Python's prefix.
+    root = (sys.prefix,) if importlib.util.find_spec("conda") else ()
+    assert config.pkgs_dirs == (*(f"{r}/pkgs" for r in root), f"{home}/.conda/pkgs")
+    assert set(config.envs_dirs) == {*(f"{r}/envs" for r in root), f"{home}/.conda/envs"}
     assert (config.ssl_verify, config.offline, config.repodata_use_shards) == (True, False, True)
     assert (config.store_dir, config.store_platforms, config.store_cuda) == (None, (), None)
 
@@ -326,3 +329,27 @@ def test_install_follows_configured_offline(tmp_path, channel, make_server, monk
         api.install(lockfile_path=lock.lockfile_path, prefix=tmp_path / "env",
                     platform="noarch", pkgs_dir=tmp_path / "pkgs")
     assert server.log == []
+
+
+@pytest.mark.conda
+def test_defaults_agree_with_conda_installed_here_without_loading_it(tmp_path):
+    """Nothing configured: conda's root prefix (this Python) gives pkgs and envs dirs.
+
+    Outside a conda command load_config() reads the files itself, conda stays unloaded.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CONDA", "_CONDA", "XDG_"))}
+    env.update(_environ(tmp_path))
+    code = ("import json, sys\n"
+            "from conda_store_plugin.config import load_config\n"
+            "ours = load_config().to_dict()\n"
+            "loaded = 'conda.base.context' in sys.modules\n"
+            "print(json.dumps([load_config(use_conda=True).to_dict(), ours, loaded]))\n")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    by_conda, ours, loaded = json.loads(done.stdout)
+    assert not loaded
+    assert by_conda.pop("source") == "conda" and ours.pop("source") == "condarc"
+    assert by_conda == ours
+    assert ours["pkgs_dirs"][0] == os.path.join(sys.prefix, "pkgs")

@@ -257,3 +257,48 @@ def test_environment_behaves_as_a_conda_made_one(tmp_path, locks, pkgs, channel_
     revs = json.loads(conda("list", "--revisions", "-p", str(prefix), "--json",
                             pkgs=pkgs, tmp_path=tmp_path).stdout)
     assert len(revs) == 4 and len(revs[3]["install"]) == 1 and len(revs[3]["remove"]) == 1
+
+
+def _lose_a_file(entry: CacheEntry) -> str:
+    """Delete the first file an entry lists (as a careless cleanup would); its path."""
+    listed = json.loads((entry.extracted_dir / "info/paths.json").read_text())["paths"]
+    lost = listed[0]["_path"]
+    (entry.extracted_dir / lost).unlink()
+    return lost
+
+
+def test_new_env_whose_entry_lost_a_file_is_linked_after_redoing_it(tmp_path, locks, pkgs,
+                                                                     channel_server):
+    """Entries are trusted like conda and py-rattler trust them, without an lstat per file;
+    when one lost a file, linking fails, and the entry is redone (downloaded, here: no
+    archive is kept) and linked again."""
+    install(locks["base"], tmp_path / "env", pkgs)
+    entry = next(CacheEntry(pkgs, p) for p in locked_packages(locks["base"])
+                 if p.name == "blob")
+    lost = _lose_a_file(entry)
+    channel_server.reset_log()
+    events = []
+    result = install(locks["base"], tmp_path / "env2", pkgs, progress=events.append)
+    assert [e.kind for e in events].count("fetch") == 2  # checked again after the failure
+    assert result.downloaded == ("blob-1.0.0-h0_0",)
+    assert "blob-1.0.0-h0_0" not in result.reused
+    assert archives(channel_server) == {"noarch/blob-1.0.0-h0_0.conda": 1}
+    assert (tmp_path / "env2" / lost).is_file() and (entry.extracted_dir / lost).is_file()
+
+
+def test_existing_env_is_linked_only_from_entries_checked_file_by_file(tmp_path, locks,
+                                                                        pkgs, channel_server):
+    """Adding to an existing environment checks every file first: nothing fails halfway."""
+    install(locks["base"], tmp_path / "env", pkgs)
+    install(locks["changed"], tmp_path / "other", pkgs)  # caches data-pkg
+    entry = next(CacheEntry(pkgs, p) for p in locked_packages(locks["changed"])
+                 if p.name == "data-pkg")
+    lost = _lose_a_file(entry)
+    assert entry_state(entry) is not EntryState.VALID
+    assert entry_state(entry, check_files=False) is EntryState.VALID
+    channel_server.reset_log()
+    events = []
+    result = install(locks["changed"], tmp_path / "env", pkgs, progress=events.append)
+    assert [e.kind for e in events].count("fetch") == 1  # no failed link, no second look
+    assert result.downloaded == (entry.dist,)
+    assert (tmp_path / "env" / lost).is_file()

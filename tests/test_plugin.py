@@ -81,10 +81,11 @@ def test_settings_show_in_conda_config_and_are_read(tmp_path):
     assert plugins["store_dir"] == "/srv/store"
     assert "store_platforms" in plugins and "store_cuda" in plugins
     read = subprocess.run(
-        [sys.executable, "-c", "from conda_store_plugin.conda_layer.settings import setting;"
-                               "print(setting('store_dir'))"],
+        [sys.executable, "-c", "from conda_store_plugin.config import load_config;"
+                               "print(load_config(use_conda=True).store_dir,"
+                               " load_config(use_conda=False).store_dir)"],
         env=env, capture_output=True, text=True, check=True)
-    assert read.stdout.strip() == "/srv/store"
+    assert read.stdout.split() == ["/srv/store", "/srv/store"]  # conda's context, ours
 
 
 @pytest.mark.conda

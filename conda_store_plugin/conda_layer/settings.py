@@ -50,22 +50,6 @@ def settings() -> Iterator[Any]:
         yield CondaSetting(name=name, description=description, parameter=parameter)
 
 
-def setting(name: str) -> Any:
-    """The value of one of our settings, or ``None`` where conda is absent or it is unset."""
-    import importlib.util
-
-    if importlib.util.find_spec("conda") is None:
-        return None
-    context = conda_context()
-    try:
-        value = getattr(context.plugins, name)
-    except AttributeError:  # conda without our plugin registered
-        return None
-    if isinstance(value, tuple):
-        return value or None
-    return value or None
-
-
 def conda_context():
     """Conda's context, loaded from the user's .condarc files.
 

@@ -32,8 +32,8 @@ def store_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def _conda_setting_value() -> str | None:
-    # load_config reads conda's context where conda is installed, else the same
-    # .condarc files conda would read: `plugins: {store_dir: ...}` works either way.
+    # load_config reads conda's context inside conda, else the same .condarc files
+    # conda would read: `plugins: {store_dir: ...}` works either way.
     from ..config import load_config
 
     value = load_config().store_dir
