@@ -7,7 +7,8 @@ It hands conda the locked packages of the current platform (``context.subdir``) 
 ``Environment.explicit_packages``, so conda installs exactly those records without a
 solve and without downloading any repodata (``conda.misc.install_explicit_packages``):
 every record carries its URL, sha256, md5 and size, conda downloads it (checking the
-sha256 and size while streaming) and links it.
+sha256 and size while streaming) and links it. Records whose size the lockfile does not
+know are fetched first (below).
 
 What conda's explicit path leaves out, and what we do about it
 --------------------------------------------------------------
@@ -35,6 +36,34 @@ can solve it for other platforms (pinned builds of another subdir cannot be), an
 The ``+``/``-`` lines are left untouched, so ``conda list --revisions`` and
 ``conda install --revision`` work as usual.
 
+Packages of unknown size
+------------------------
+Lockfiles converted from conda-lock v1 record ``size: 0`` for every package (conda-lock
+has no sizes), and so may pixi.lock conversions for the odd package pixi wrote without
+one. conda cannot install such a record as it is: with ``size=0`` its download stops at
+once (``download_inner`` treats a partial file of ``>= size`` bytes as complete) and
+fails the sha256 check on an empty file; without a size, the transaction summary
+(``print_transaction_summary``, ``human_bytes(prec.size)``) fails for every package it
+still has to download. Only packages that are already in a package cache need no size.
+
+So :meth:`LockfileSpec.env_for` puts them there first. The records of unknown size are
+handed to conda *without* a size; conda's own ``ProgressiveFetchExtract`` downloads and
+extracts them (checking the sha256 while downloading, as for every record), the same
+step conda runs for an ``@EXPLICIT`` file before its own summary. With ``cache_locks``
+on, our fetch guard wraps that step (entry locks, staging, one download per machine);
+with it off, conda does it alone: one code path either way, conda's session (proxies,
+credentials, SSL settings, ``--offline``) and conda's errors. Then each record gets the
+size of its verified archive (the cache record's, else the archive's file size), so
+conda's plan finds every package cached, its summary lists nothing to download, and
+``conda-meta`` records the real sizes. Packages already installed in the target prefix
+(``conda install --file``), which conda will not link again, are not fetched.
+
+Filling in sizes when converting (HTTP ``HEAD`` per package) was the alternative
+rejected: it makes an offline file conversion depend on the network, on every
+channel's credentials and on servers sending ``Content-Length``, and a lock converted
+offline would still need this path. Conversions fill in only what costs nothing: the
+size of a ``file://`` package that is present on disk.
+
 ``--dry-run`` lists the locked packages and raises ``DryRunExit`` (conda's explicit path
 cannot dry-run: its transaction refuses to run). A lockfile without the current platform
 is refused by conda itself (``PlatformMismatchError`` listing the locked platforms)
@@ -51,11 +80,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from conda.plugins.types import EnvironmentSpecBase
+
+from ..exceptions import CondaStoreError
 
 #: Specifier (and exporter) name and aliases.
 NAME = "conda-store-lock-v1"
@@ -64,6 +95,17 @@ DEFAULT_FILENAMES = ("conda-store.lock.json", "*.conda-store.lock.json")
 DESCRIPTION = "conda-store-plugin lockfile (all platforms, URLs and hashes; no solve)"
 
 _SNIFF_BYTES = 1 << 20  # content detection reads at most this much of a file
+
+
+class NotCachedOfflineError(CondaStoreError):
+    """``--offline``, and packages the lockfile has no size for are in no package cache."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = sorted(missing)
+        super().__init__(
+            f"offline: {len(self.missing)} locked package(s) of unknown size are in no "
+            f"package cache: {', '.join(self.missing)}",
+            hint="Run once without --offline to download them. Nothing was installed.")
 
 
 @dataclass
@@ -138,7 +180,9 @@ class LockfileSpec(EnvironmentSpecBase):
     def env_for(self, platform: str) -> Any:
         """The environment conda installs: the locked records, no solve.
 
-        Raises ``DryRunExit`` under ``--dry-run`` after listing the packages.
+        Packages of unknown size are put into the package cache first (see "Packages of
+        unknown size" above). Raises ``DryRunExit`` under ``--dry-run`` after listing the
+        packages.
         """
         from conda.base.context import context
         from conda.exceptions import DryRunExit
@@ -152,6 +196,9 @@ class LockfileSpec(EnvironmentSpecBase):
             raise DryRunExit()
         if locked.pypi:
             _fetch_pypi_first(locked, platform)
+        if any(not p.size for p in locked.packages):
+            env = replace(env, explicit_packages=cache_unknown_sizes(
+                env.explicit_packages, prefix=context.target_prefix))
         _pending.append(Pending(
             lockfile=Path(self.filename or ""), platform=platform,
             requested=tuple(lock.spec.dependencies), pypi=tuple(locked.pypi),
@@ -180,7 +227,11 @@ class LockfileSpec(EnvironmentSpecBase):
 
 
 def package_record(pkg: Any) -> Any:
-    """The conda ``PackageRecord`` of a ``LockedPackage``: everything the lock knows."""
+    """The conda ``PackageRecord`` of a ``LockedPackage``: everything the lock knows.
+
+    A size of 0 (unknown, e.g. converted from conda-lock v1) is left out, so conda
+    skips its size check; :func:`cache_unknown_sizes` fills it in.
+    """
     from conda.models.records import PackageRecord
 
     from ..pkgs_cache import conda_channel
@@ -188,16 +239,98 @@ def package_record(pkg: Any) -> Any:
     fields: dict[str, Any] = {
         "name": pkg.name, "version": pkg.version, "build": pkg.build,
         "build_number": pkg.build_number, "url": pkg.url, "md5": pkg.md5,
-        "sha256": pkg.sha256, "size": pkg.size, "depends": list(pkg.depends),
+        "sha256": pkg.sha256, "depends": list(pkg.depends),
         "constrains": list(pkg.constrains), "subdir": pkg.subdir,
         "channel": conda_channel(pkg), "fn": pkg.fn,
     }
-    optional = {"timestamp": pkg.timestamp, "noarch": pkg.noarch, "license": pkg.license,
+    optional = {"size": pkg.size or None,
+                "timestamp": pkg.timestamp, "noarch": pkg.noarch, "license": pkg.license,
                 "features": pkg.features,
                 "track_features": " ".join(pkg.track_features) or None,
                 "python_site_packages_path": pkg.python_site_packages_path}
     fields.update({k: v for k, v in optional.items() if v is not None})
     return PackageRecord(**fields)
+
+
+def cache_unknown_sizes(records: list[Any], *, prefix: str | None) -> list[Any]:
+    """``records`` with every size known: fetch those without one into the package cache.
+
+    Records without a size that ``prefix`` already has installed are left as they are
+    (conda does not link them again). The others go through conda's
+    ``ProgressiveFetchExtract`` (our fetch guard when ``cache_locks`` is on), which
+    downloads what no cache has, checking each sha256, and extracts it; each then gets
+    the size of its cached archive. Raises conda's own errors (``CondaMultiError`` of
+    ``ChecksumMismatchError``, ``CondaHTTPError``...) before anything is linked, and
+    :class:`NotCachedOfflineError` (as a ``CondaError``) for ``--offline`` cache misses.
+    """
+    from conda.base.context import context
+    from conda.core.package_cache_data import ProgressiveFetchExtract
+
+    unknown = [r for r in records if r.get("size", None) is None
+               and not _installed_in(prefix, r)]
+    if not unknown:
+        return list(records)
+    fetch = ProgressiveFetchExtract(unknown)
+    if context.offline:
+        fetch.prepare()
+        missing = [record.fn for record, (cache, _) in fetch.paired_actions.items()
+                   if cache is not None and not str(cache.url).startswith("file:")]
+        if missing:
+            from .errors import to_conda_error
+
+            raise to_conda_error(NotCachedOfflineError(missing))
+    fetch.execute()
+    sized = {}
+    for record in unknown:
+        size = cached_size(record)
+        if size is not None:
+            sized[id(record)] = _with_size(record, size)
+    return [sized.get(id(r), r) for r in records]
+
+
+def cached_size(record: Any) -> int | None:
+    """The size of the package's archive in a cache that has it extracted, or None.
+
+    The cache record's size when it has one (conda wrote it from repodata or from the
+    verified download) and the record is this package (same sha256, or none), else the
+    archive's file size; None when only the extracted folder is left (``conda clean
+    --tarballs``): the package is cached then, and conda needs no size for it.
+    """
+    from conda.core.package_cache_data import PackageCacheData
+
+    for pcrec in PackageCacheData.query_all(record):
+        if not pcrec.is_extracted:
+            continue
+        if any(pcrec.get(key, None) and record.get(key, None)
+               and pcrec.get(key) != record.get(key) for key in ("sha256", "md5")):
+            continue  # another archive of that name (.tar.bz2 vs .conda, a rebuild)
+        size = pcrec.get("size", None)
+        if size:
+            return int(size)
+        archive = pcrec.get("package_tarball_full_path", None)
+        if archive and os.path.isfile(archive):
+            return os.path.getsize(archive)
+    return None
+
+
+def _with_size(record: Any, size: int) -> Any:
+    from conda.models.records import PackageRecord
+
+    return PackageRecord.from_objects(record, size=size)
+
+
+def _installed_in(prefix: str | None, record: Any) -> bool:
+    """The test of ``conda.misc.install_explicit_packages``: conda will not relink it."""
+    if not prefix or not os.path.isdir(os.path.join(prefix, "conda-meta")):
+        return False
+    from conda.core.prefix_data import PrefixData
+    from conda.models.match_spec import MatchSpec
+
+    prefix_data = PrefixData(prefix)
+    if prefix_data.get(record.name, None) is None:
+        return False
+    spec = MatchSpec(record.to_match_spec(), name=record.name)
+    return next(prefix_data.query(spec), None) is not None
 
 
 def _print_dry_run(filename: Any, platform: str, packages: Any, pypi: Any) -> None:

@@ -26,8 +26,12 @@ Quirks, and what we do about them:
   with a comma when both are plain version ranges, else the first is kept.
 - conda-lock has no size, build number, constrains, timestamp, license or noarch.
   Reading, we take the build string from ``build`` or the file name, the build
-  number from the build string's ``_<n>`` ending, and set size 0 (unknown);
-  installers read the rest from the package archive itself.
+  number from the build string's ``_<n>`` ending, and set size 0 (unknown) unless
+  the URL is a ``file://`` archive present on this machine (then its size; no
+  network is used). Installers read the rest from the package archive itself;
+  ``conda create --file`` fetches packages of unknown size into the package cache
+  before conda plans (``conda_layer.lock_specifier``), and the sha256 is checked
+  either way.
 - Virtual packages are not recorded: we write ours, and our spec, into
   ``custom_metadata`` (``conda_store_spec``, ``conda_store_virtual_packages``, JSON
   strings), so a file we wrote converts back with its spec; other files get the
@@ -204,9 +208,26 @@ def _locked_package(entry: Mapping[str, Any], where: str, path: str | Path) -> L
     return LockedPackage(
         name=name, version=version, build=str(build),
         build_number=build_number_from_build(str(build)), subdir=subdir, url=url,
-        channel=channel, fn=fn, sha256=str(sha256).lower(), md5=str(md5).lower(), size=0,
-        depends=tuple(f"{k} {v}".strip() for k, v in deps.items()),
+        channel=channel, fn=fn, sha256=str(sha256).lower(), md5=str(md5).lower(),
+        size=local_size(url), depends=tuple(f"{k} {v}".strip() for k, v in deps.items()),
     )
+
+
+def local_size(url: str) -> int:
+    """The size of a ``file://`` package present on this machine, else 0 (unknown).
+
+    Only a stat: the archive is not read, so its sha256 is still checked when installed.
+    """
+    import os
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    if not url.startswith("file:"):
+        return 0
+    try:
+        return os.stat(url2pathname(urlparse(url).path)).st_size
+    except (OSError, ValueError):
+        return 0
 
 
 def _custom(meta: Mapping[str, Any], key: str) -> Any:

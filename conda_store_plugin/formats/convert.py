@@ -139,6 +139,12 @@ def convert_file(
     if converted_from.get("spec") == "reconstructed":
         notes.append(f"{source_format} records no requested specs: the spec is the channels "
                      "and the top-level packages of the lock")
+    unknown = {(pkg.url, pkg.sha256) for plock in lock.platforms.values()
+               for pkg in plock.packages if not pkg.size}
+    if unknown and to == "conda-store":
+        notes.append(f"{len(unknown)} package(s) without a size in the {source_format} file "
+                     "(recorded as 0): `conda create --file` fetches them into the package "
+                     "cache before planning, sha256 checked")
     if converted_from.get("skipped"):
         notes.append("left out (not category main, or optional): "
                      + ", ".join(converted_from["skipped"]))

@@ -17,6 +17,10 @@ What we take:
 
 - One named environment (pixi locks have several; ``default`` unless asked).
 - Per platform, the environment's conda packages with URL, hashes, size, depends.
+  pixi writes a size for nearly every package; one without is kept with size 0
+  (unknown, as conda-lock conversions have), which ``conda create --file`` handles by
+  fetching it into the package cache first (``conda_layer.lock_specifier``). sha256
+  and md5 are still required.
 - Virtual packages: our documented defaults for the platform, overridden by the
   v7 ``virtual-packages`` where the lock gives them (a spec-like entry counts as
   its lowest version).
@@ -92,14 +96,16 @@ def virtual_package_from_lock(text: str, *, path: str | Path) -> VirtualPackage:
 
 
 def locked_package(record: RepoDataRecord, *, path: str | Path) -> LockedPackage:
-    """Our ``LockedPackage`` from a py-rattler record of the lock."""
+    """Our ``LockedPackage`` from a py-rattler record of the lock (size 0 if it has none)."""
     from ..records import locked_from_record
 
+    if record.size is None and record.sha256 is not None and record.md5 is not None:
+        record.size = 0  # unknown: installs fetch it first and check the sha256
     try:
         return locked_from_record(record)
     except ChannelError as exc:
-        raise FormatError(path, f"{record.file_name} has no sha256, md5 or size in the lock",
-                          hint="conda-store lockfiles need all three; re-lock with a "
+        raise FormatError(path, f"{record.file_name} has no sha256 or md5 in the lock",
+                          hint="conda-store lockfiles need both; re-lock with a "
                                "current pixi (`pixi lock`).") from exc
 
 
