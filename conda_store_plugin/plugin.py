@@ -56,6 +56,12 @@ def conda_pre_commands():
 
     yield CondaPreCommand(name="conda-store-lockfile-reset", action=clear_pending,
                           run_for=set(POST_COMMANDS))
+    # `conda env update --file conda-store.lock.json`: our specifier installs the lock.
+    from .conda_layer.lock_env_update import RUN_FOR as ENV_UPDATE_RUN_FOR
+    from .conda_layer.lock_env_update import mark
+
+    yield CondaPreCommand(name="conda-store-lock-env-update", action=mark,
+                          run_for=set(ENV_UPDATE_RUN_FOR))
 
 
 @hookimpl

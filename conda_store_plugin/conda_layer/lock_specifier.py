@@ -70,10 +70,20 @@ is refused by conda itself (``PlatformMismatchError`` listing the locked platfor
 before this module builds anything; :meth:`LockfileSpec.env_for` raises our
 ``PlatformNotLockedError`` for callers that skip that check.
 
-Limits: ``conda env update --file conda-store.lock.json`` installs nothing (conda's
-``env update`` only installs ``requested_packages``); use ``conda store install`` to
-update an existing environment to a lockfile (it also removes what the lock does not
-have, which ``conda install --file`` does not).
+``conda env update --file conda-store.lock.json``: conda's ``env update`` only installs
+``requested_packages`` (with a solve) and never looks at ``explicit_packages``, so for
+that command :meth:`LockfileSpec.env_for` hands over to ``lock_env_update`` (which a
+``conda_pre_commands`` hook tells that an ``env update`` is running). It makes the
+environment match the lock exactly, with the engine of ``conda store install``: no
+solve, packages added, changed and removed (with or without ``--prune``), the history's
+requested specs, variables, PyPI packages; a missing environment is created. Then conda
+finishes the command with nothing left to do. ``CONDA_DRY_RUN=true`` shows the plan
+(``env update`` has no ``--dry-run`` option). None of the post-command work above is
+pending for it.
+
+Limits: ``conda install --file conda-store.lock.json`` adds and replaces packages but
+never removes any; ``conda env update --file`` (or ``conda store install``) makes an
+existing environment match a lockfile exactly.
 """
 
 from __future__ import annotations
@@ -187,8 +197,12 @@ class LockfileSpec(EnvironmentSpecBase):
         from conda.base.context import context
         from conda.exceptions import DryRunExit
 
+        from . import lock_env_update
+
         env = self._environment(platform)
         lock = self._read()
+        if lock_env_update.active():  # `conda env update`: we install, conda finishes
+            return lock_env_update.update(Path(self.filename or ""), lock, platform, env)
         locked = lock.platforms[platform]
         if context.dry_run:
             if not (context.json or context.quiet):
