@@ -274,7 +274,8 @@ class _Filler:
         network = await self.network()
         if network.offline:
             raise PackagesNotCachedError(self.pkgs_dir, [pkg.dist_name])
-        stream = not self.keep_archives and not pkg.url.startswith("file:")
+        # An unknown size (0) is learnt from the kept archive, for conda's records.
+        stream = not self.keep_archives and not pkg.url.startswith("file:") and pkg.size > 0
         async with (contextlib.nullcontext() if have_slot else self.semaphore):
             self.progress(ProgressEvent("download", pkg.dist_name, total_bytes=pkg.size))
             if stream:
@@ -371,7 +372,9 @@ class _Filler:
             except (OSError, RuntimeError, ValueError) as exc:
                 raise _DownloadFailed(pkg.dist_name, pkg.url, _reason(exc)) from exc
             size = partial.stat().st_size
-            if size != pkg.size:  # cheap early check; the sha256 is checked on extraction
+            # A cheap early check; the sha256 is checked on extraction. Size 0 is unknown
+            # (locks converted from conda-lock).
+            if pkg.size and size != pkg.size:
                 raise ChecksumMismatchError(pkg.dist_name, pkg.url, pkg.sha256,
                                             file_sha256(partial))
         except BaseException:

@@ -311,14 +311,18 @@ def _rattler_records(plan: InstallPlan, pkgs_dir: Path) -> list:
 
     records = []
     for pkg in plan.packages:
-        family = None
+        cached = {}
         try:
             with open(CacheEntry(pkgs_dir, pkg).record_path, encoding="utf-8") as f:
-                family = json.load(f).get("license_family")
-        except (OSError, ValueError, AttributeError):
+                cached = json.load(f)
+        except (OSError, ValueError):
             pass
-        records.append(record_from_locked(pkg, channel=conda_channel(pkg),
-                                          license_family=family))
+        if not isinstance(cached, dict):
+            cached = {}
+        size = cached.get("size")
+        records.append(record_from_locked(
+            pkg, channel=conda_channel(pkg), license_family=cached.get("license_family"),
+            size=size if isinstance(size, int) else None))
     return records
 
 

@@ -138,7 +138,8 @@ def entry_state(entry: CacheEntry, *, check_files: bool = True) -> EntryState:
         if record is None and rattler_sha == pkg.sha256 and not entry.archive.exists():
             return EntryState.ADOPTABLE  # py-rattler's layout; with an archive, re-extract
     try:
-        if entry.archive.stat().st_size == pkg.size:
+        size = entry.archive.stat().st_size
+        if size == pkg.size or (not pkg.size and size):  # 0: unknown; the sha256 decides
             return EntryState.ARCHIVE
     except OSError:
         pass
@@ -150,7 +151,8 @@ def _record_matches(record: Mapping[str, Any], pkg: LockedPackage) -> bool:
         return False  # conda would not reuse it either
     if record.get("sha256"):
         return record["sha256"] == pkg.sha256
-    return record.get("md5") == pkg.md5 and record.get("size") in (None, pkg.size)
+    return record.get("md5") == pkg.md5 and (
+        not pkg.size or record.get("size") in (None, pkg.size))
 
 
 def _is_complete(folder: Path, *, check_files: bool) -> bool:
@@ -200,11 +202,13 @@ def read_rattler_sha256(entry: CacheEntry) -> str | None:
 # -- writing (callers hold the entry lock) ------------------------------------------
 
 
-def repodata_record(pkg: LockedPackage, index_json: Mapping[str, Any]) -> dict[str, Any]:
+def repodata_record(pkg: LockedPackage, index_json: Mapping[str, Any],
+                    archive_size: int | None = None) -> dict[str, Any]:
     """``info/repodata_record.json`` as conda writes it.
 
     That is index.json overlaid with the repodata fields (the lock has them, repodata
-    patches included) and where the file came from.
+    patches included) and where the file came from. ``archive_size`` stands in for a
+    size the lock does not know (0).
     """
     record: dict[str, Any] = {
         "name": pkg.name,
@@ -230,7 +234,7 @@ def repodata_record(pkg: LockedPackage, index_json: Mapping[str, Any]) -> dict[s
         record["track_features"] = " ".join(pkg.track_features)
     if pkg.features:
         record["features"] = pkg.features
-    record["size"] = pkg.size
+    record["size"] = pkg.size or archive_size or 0
     return record
 
 
@@ -302,7 +306,9 @@ def complete_extracted(entry: CacheEntry, staging: Path, sha256: str, *,
         raise InstallError(f"{pkg.fn} ({pkg.url}) has no valid info/index.json",
                            hint="The package is broken: re-lock against a working "
                                 "build, or report it to the channel.")
-    _write_json(staging / "info" / "repodata_record.json", repodata_record(pkg, index))
+    size = archive.stat().st_size if archive is not None else None
+    _write_json(staging / "info" / "repodata_record.json",
+                repodata_record(pkg, index, archive_size=size))
     if archive is not None:
         store_archive(entry, archive)
     _replace_dir(staging, entry.extracted_dir)

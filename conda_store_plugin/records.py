@@ -53,11 +53,13 @@ def locked_from_record(record: RepoDataRecord) -> LockedPackage:
 
 
 def record_from_locked(pkg: LockedPackage, *, channel: str | None = None,
-                       license_family: str | None = None) -> RepoDataRecord:
+                       license_family: str | None = None,
+                       size: int | None = None) -> RepoDataRecord:
     """The py-rattler record an installer needs, built from the lockfile alone.
 
     ``channel`` replaces the lock's channel URL (py-rattler writes it into
-    ``conda-meta`` as it is); ``license_family`` comes from the package's index.json.
+    ``conda-meta`` as it is); ``license_family`` comes from the package's index.json;
+    ``size`` stands in for a size the lock does not know (0).
     """
     from rattler import PackageRecord, RepoDataRecord
 
@@ -72,7 +74,7 @@ def record_from_locked(pkg: LockedPackage, *, channel: str | None = None,
         constrains=list(pkg.constrains),
         sha256=bytes.fromhex(pkg.sha256),
         md5=bytes.fromhex(pkg.md5),
-        size=pkg.size,
+        size=pkg.size or size or 0,
         license=pkg.license,
         license_family=license_family,
         python_site_packages_path=pkg.python_site_packages_path,

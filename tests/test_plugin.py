@@ -104,3 +104,21 @@ def test_lock_defaults_come_from_condarc_settings(tmp_path, channel):
     refused = run_conda("store", "lock", str(spec), "--no-cuda", "--json", env=env)
     assert refused.returncode == 1
     assert json.loads(refused.stdout)["exception_name"] == "UnsatisfiableError"
+
+
+@pytest.mark.conda
+def test_pre_command_names_are_the_names_conda_passes():
+    """conda names a command after its module (`conda env update`: main_env_update)."""
+    import importlib.util
+
+    from conda.base.context import context
+
+    from conda_store_plugin.conda_layer import exit_guard, usage
+    from conda_store_plugin.conda_layer.cache_locks import EXCLUSIVE_COMMANDS, SHARED_COMMANDS
+
+    subcommands = {s.name for s in context.plugin_manager.get_hook_results("subcommands")}
+    assert {"store", "doctor"} <= subcommands
+    names = exit_guard.RUN_FOR | set(usage.RUN_FOR) | SHARED_COMMANDS | EXCLUSIVE_COMMANDS
+    unknown = sorted(n for n in names - subcommands
+                     if importlib.util.find_spec(f"conda.cli.main_{n}") is None)
+    assert unknown == []

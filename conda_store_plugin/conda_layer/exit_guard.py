@@ -9,9 +9,11 @@ It costs nothing when no such thread exists.
 
 from __future__ import annotations
 
-#: conda commands that may solve or install with py-rattler, and our own.
-RUN_FOR = {"create", "install", "update", "upgrade", "remove", "uninstall", "env", "export",
-           "search", "store", "doctor"}
+#: conda commands that may solve or install with py-rattler, and our own. conda names a
+#: command after its module (`conda env update`: main_env_update, ``env_update``;
+#: `conda upgrade` is main_update) or its plugin subcommand (``doctor``, ``store``).
+RUN_FOR = {"create", "install", "update", "remove", "env_create", "env_update",
+           "env_remove", "export", "search", "store", "doctor"}
 
 
 def guard_exit(command: str) -> None:
