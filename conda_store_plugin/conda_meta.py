@@ -10,6 +10,7 @@ writes: ``channel`` as conda spells it (the subdir URL), ``requested_spec``,
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -135,13 +136,15 @@ def add_tarball_paths(prefix: Path, packages: Sequence[LockedPackage],
     gets the full treatment of :func:`complete_records`.
     """
     changed = 0
+    folder = os.fspath(meta_dir(prefix))
     for pkg in packages:
-        archive = CacheEntry(pkgs_dir, pkg).archive
-        if not archive.is_file():
+        archive = os.path.join(pkgs_dir, pkg.fn)  # strings: this runs once per package
+        if not os.path.isfile(archive):
             continue
-        path = meta_dir(prefix) / f"{pkg.dist_name}.json"
+        path = os.path.join(folder, f"{pkg.dist_name}.json")
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                data = f.read()
         except OSError:
             continue
         head = data[:_HEAD_BYTES]
@@ -149,13 +152,13 @@ def add_tarball_paths(prefix: Path, packages: Sequence[LockedPackage],
         if marker < 0 or b'\n  "package_tarball_full_path": ' in head:
             changed += complete_records(prefix, [pkg], {}, pkgs_dir, keep_specs=True)
             continue
-        line = f'\n  "package_tarball_full_path": {json.dumps(str(archive))},'
+        line = f'\n  "package_tarball_full_path": {json.dumps(archive)},'
         _overwrite(path, data[:marker] + line.encode("utf-8") + data[marker:])
         changed += 1
     return changed
 
 
-def _overwrite(path: Path, data: bytes) -> None:
+def _overwrite(path: str | Path, data: bytes) -> None:
     """Rewrite a record in place, as conda and py-rattler write records.
 
     Not by rename, and not by truncating to zero first: ext4 flushes a file that

@@ -312,8 +312,10 @@ def _rattler_records(plan: InstallPlan, pkgs_dir: Path) -> list:
     records = []
     for pkg in plan.packages:
         cached = {}
+        record_path = os.path.join(pkgs_dir, CacheEntry(pkgs_dir, pkg).dist, "info",
+                                   "repodata_record.json")  # strings: one per package
         try:
-            with open(CacheEntry(pkgs_dir, pkg).record_path, encoding="utf-8") as f:
+            with open(record_path, encoding="utf-8") as f:
                 cached = json.load(f)
         except (OSError, ValueError):
             pass

@@ -122,17 +122,19 @@ def entry_state(entry: CacheEntry, *, check_files: bool = True) -> EntryState:
 
     With ``check_files`` every path listed in ``info/paths.json`` must exist, so an
     entry that lost files (or was extracted halfway by another tool) is redone; without
-    it, the entry's metadata must be there and readable (a damaged ``paths.json`` would
+    it, the entry's metadata must be there and whole (a truncated ``paths.json`` would
     make py-rattler download the package again itself, past our checks and locks).
     """
     pkg = entry.package
-    rattler_sha = read_rattler_sha256(entry)
+    # Plain strings, not Path objects: this runs for every package of a warm install.
+    folder = os.path.join(entry.pkgs_dir, entry.dist)
+    rattler_sha = _rattler_sha256(folder + ".lock")
     if rattler_sha is not None and rattler_sha != pkg.sha256:
         complete = False  # py-rattler replaced the folder with another artifact
     else:
-        complete = _is_complete(entry.extracted_dir, check_files=check_files)
+        complete = _is_complete(folder, check_files=check_files)
     if complete:
-        record = _read_json(entry.record_path)
+        record = _read_json(os.path.join(folder, "info", "repodata_record.json"))
         if record is not None and _record_matches(record, pkg):
             return EntryState.VALID
         if record is None and rattler_sha == pkg.sha256 and not entry.archive.exists():
@@ -155,23 +157,32 @@ def _record_matches(record: Mapping[str, Any], pkg: LockedPackage) -> bool:
         not pkg.size or record.get("size") in (None, pkg.size))
 
 
-def _is_complete(folder: Path, *, check_files: bool) -> bool:
-    info = folder / "info"
-    if not (info / "index.json").is_file():
+def _is_complete(folder: str, *, check_files: bool) -> bool:
+    info = os.path.join(folder, "info")
+    if not os.path.isfile(os.path.join(info, "index.json")):
         return False
-    paths = _read_json(info / "paths.json")
-    if paths is None and (info / "paths.json").exists():
+    paths_json = os.path.join(info, "paths.json")
+    if not check_files:
+        try:
+            with open(paths_json, "rb") as f:
+                text = f.read().strip()
+        except FileNotFoundError:
+            return os.path.isfile(os.path.join(info, "files"))
+        except OSError:
+            return False
+        return text.startswith(b"{") and text.endswith(b"}")  # whole, not truncated
+    paths = _read_json(paths_json)
+    if paths is None and os.path.exists(paths_json):
         return False  # damaged
     if paths is None:
-        files = info / "files"
-        if not files.is_file():
+        files = os.path.join(info, "files")
+        if not os.path.isfile(files):
             return False
-        listed = [line for line in files.read_text(encoding="utf-8").splitlines() if line]
+        with open(files, encoding="utf-8") as f:
+            listed = [line for line in f.read().splitlines() if line]
     else:
         listed = [p.get("_path", "") for p in paths.get("paths", ())]
-    if not check_files:
-        return True
-    base, lstat = os.fspath(folder) + os.sep, os.lstat  # tight loop: ~6,000 files a warm env
+    base, lstat = folder + os.sep, os.lstat  # tight loop: ~6,000 files a warm env
     try:
         for rel in listed:
             lstat(base + rel)
@@ -180,7 +191,7 @@ def _is_complete(folder: Path, *, check_files: bool) -> bool:
     return True
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: str | Path) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -190,8 +201,13 @@ def _read_json(path: Path) -> Any:
 
 def read_rattler_sha256(entry: CacheEntry) -> str | None:
     """The sha256 py-rattler recorded for the entry, if any."""
+    return _rattler_sha256(os.fspath(entry.rattler_metadata))
+
+
+def _rattler_sha256(path: str) -> str | None:
     try:
-        data = entry.rattler_metadata.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError:
         return None
     if len(data) < _REVISION.size + 32:

@@ -57,6 +57,22 @@ def pkgs(tmp_path) -> Path:
 # -- a working environment ----------------------------------------------------------
 
 
+def test_records_name_the_cached_archive_as_conda_does(tmp_path, channel):
+    """file:// packages are copied, and kept in the cache: records give their path."""
+    from tests.support.installing import BASE
+
+    lock = make_lock(tmp_path / "lock", channel.path.as_uri(), BASE, tmp_path / "cache")
+    pkgs, prefix = tmp_path / "pkgs", tmp_path / "env"
+    install(lock, prefix, pkgs)
+    for path in (prefix / "conda-meta").glob("*.json"):
+        record = json.loads(path.read_text())  # still one valid JSON document
+        archive = pkgs / record["fn"]
+        assert archive.is_file()
+        assert record["package_tarball_full_path"] == str(archive)
+        assert record["extracted_package_dir"] == str(pkgs / path.stem)
+        assert record["files"] and record["paths_data"]["paths"]
+
+
 def test_install_creates_a_working_conda_environment(tmp_path, locks, pkgs, channel_server):
     prefix = tmp_path / "env"
     channel_server.reset_log()
