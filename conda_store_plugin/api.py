@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .lockfile import DEFAULT_FILENAME, Lockfile
-from .locking import PackageChange
+
+if TYPE_CHECKING:  # imported by the verbs that need them: `install` loads neither
+    from .formats.convert import ConvertResult
+    from .locking import PackageChange
 
 DEFAULT_SPEC_FILENAME = "environment.yml"
 
@@ -132,8 +135,13 @@ def _read_previous(path: Path, *, required: bool) -> Lockfile | None:
         return None  # a broken old lockfile is replaced, not a reason to fail
 
 
-# Result types of ``convert``, importable from here like ``LockResult``.
-from .formats.convert import ConvertedFile, ConvertResult  # noqa: E402, F401
+def __getattr__(name: str) -> Any:
+    """``ConvertedFile`` and ``ConvertResult``: importable from here like ``LockResult``."""
+    if name in ("ConvertedFile", "ConvertResult"):
+        from .formats import convert as convert_module
+
+        return getattr(convert_module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def convert(
