@@ -1,9 +1,9 @@
 """Where conda keeps package caches and named environments, computed when asked.
 
-The configuration decides (``config.load_config``): conda's ``context`` where conda
-is importable, else the ``.condarc`` files and ``CONDA_PKGS_DIRS``/``CONDA_ENVS_DIRS``
-variables conda would read, with conda's defaults (``~/.conda/pkgs``,
-``~/.conda/envs``). Nothing here runs at import time.
+The configuration decides (``config.load_config``): conda's ``context`` inside a conda
+command, else the ``.condarc`` files and ``CONDA_PKGS_DIRS``/``CONDA_ENVS_DIRS``
+variables conda would read, with conda's defaults (``<root prefix>/pkgs``,
+``~/.conda/pkgs``; ``~/.conda/envs``). Nothing here runs at import time.
 """
 
 from __future__ import annotations

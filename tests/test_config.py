@@ -353,3 +353,23 @@ def test_defaults_agree_with_conda_installed_here_without_loading_it(tmp_path):
     assert by_conda.pop("source") == "conda" and ours.pop("source") == "condarc"
     assert by_conda == ours
     assert ours["pkgs_dirs"][0] == os.path.join(sys.prefix, "pkgs")
+
+
+def test_condas_root_prefix_gives_its_condarc_and_dirs(tmp_path):
+    """Where conda is installed (its root prefix), `<root>/.condarc` is read, as
+    importing conda sets `CONDA_ROOT`; and `<root>/pkgs` is the first package cache."""
+    from conda_store_plugin.config import read_condarc_files
+
+    root = tmp_path / "miniforge"
+    _write(root / ".condarc", "channels: [conda-forge]\n")
+    environ = _environ(tmp_path)
+    config = read_condarc_files(environ=environ, conda_root=str(root))
+    assert config.channels == ("conda-forge",)
+    assert config.files == (str(root / ".condarc"),)
+    assert config.pkgs_dirs[0] == str(root / "pkgs")
+    # A CONDA_ROOT that is set wins, as in conda.
+    other = tmp_path / "other"
+    _write(other / ".condarc", "channels: [bioconda]\n")
+    config = read_condarc_files(environ={**environ, "CONDA_ROOT": str(other)},
+                                conda_root=str(root))
+    assert config.channels == ("bioconda",)
