@@ -43,7 +43,8 @@ UNKNOWN_LEFTOVER_AGE_S = 3600.0
 def staging_root(pkgs_dir: Path) -> Path:
     """``<pkgs>/.conda-store/tmp``, created on demand."""
     path = Path(pkgs_dir) / PRIVATE_DIR / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
+    if not os.path.isdir(path):  # a stat, not a failing mkdir, for every package
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -287,17 +288,31 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
 
 def append_url(pkgs_dir: Path, url: str) -> None:
     """Add ``url`` to ``<pkgs>/urls.txt`` unless it is there, under a lock of its own."""
+    append_urls(pkgs_dir, [url])
+
+
+def append_urls(pkgs_dir: Path, urls: Iterable[str]) -> None:
+    """Add the ``urls`` not yet in ``<pkgs>/urls.txt``, in order, under one lock.
+
+    One call for a whole install: a lock, a read and a write per package made
+    filling a 300-package cache quadratic in Python time.
+    """
     from filelock import FileLock
 
     from .cache_lock import locks_dir
 
+    wanted = list(dict.fromkeys(urls))
+    if not wanted:
+        return
     path = Path(pkgs_dir) / "urls.txt"
     with FileLock(locks_dir(pkgs_dir) / "urls.txt.lock", thread_local=False):
         try:
             with open(path, encoding="utf-8") as f:
-                if any(line.strip() == url for line in f):
-                    return
+                present = {line.strip() for line in f}
         except FileNotFoundError:
-            pass
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(url + ("\r\n" if os.name == "nt" else "\n"))
+            present = set()
+        new = [url for url in wanted if url not in present]
+        if new:
+            newline = "\r\n" if os.name == "nt" else "\n"
+            with open(path, "a", encoding="utf-8") as f:
+                f.write("".join(url + newline for url in new))

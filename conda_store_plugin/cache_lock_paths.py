@@ -9,6 +9,7 @@ or end in ``.conda`` / ``.tar.bz2``, and py-rattler only at ``<dist>/`` and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 #: Our private folder inside a package cache.
@@ -29,7 +30,8 @@ def locks_path(pkgs_dir: Path) -> Path:
 def locks_dir(pkgs_dir: Path) -> Path:
     """``<pkgs_dir>/.conda-store/locks``, created on demand."""
     path = locks_path(pkgs_dir)
-    path.mkdir(parents=True, exist_ok=True)
+    if not os.path.isdir(path):  # a stat, not a failing mkdir, for every package
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cache_entries import append_urls
 from .cache_lock import hold_entry
 from .exceptions import ChecksumMismatchError
 from .install_errors import PackageDownloadError, PackagesNotCachedError
@@ -182,6 +183,7 @@ class _Filler:
         self._network: asyncio.Future[_Network] | None = None
         self.report = FetchReport()
         self.partials: list[Path] = []  # downloads in progress
+        self.new_urls: list[str] = []  # urls.txt lines of entries made, written at the end
         self.done_bytes = 0  # bytes of finished downloads
         self.total_bytes = 0
 
@@ -210,6 +212,9 @@ class _Filler:
                                            return_exceptions=True)
         finally:
             ticker.cancel()
+            # Entries are complete without their urls.txt line (conda reads the URL from
+            # repodata_record.json): one locked append for all, also after failures.
+            await asyncio.to_thread(append_urls, self.pkgs_dir, self.new_urls)
         self._emit_bytes()
         self._raise_failures([p for p, _ in todo], results)
         return self.report
@@ -260,14 +265,16 @@ class _Filler:
         if state is EntryState.VALID:
             return self._reused(pkg)
         if state is EntryState.ADOPTABLE:
-            await asyncio.to_thread(adopt, entry)
+            await asyncio.to_thread(adopt, entry, record_url=False)
+            self.new_urls.append(pkg.url)
             return self._reused(pkg)
         if state is EntryState.ARCHIVE:
             try:
-                await asyncio.to_thread(extract_archive, entry)
+                await asyncio.to_thread(extract_archive, entry, record_url=False)
             except ChecksumMismatchError:
                 pass  # someone else's file under that name: it was deleted; download
             else:
+                self.new_urls.append(pkg.url)
                 self.report.extracted.append(pkg.dist_name)
                 self.progress(ProgressEvent("extracted", pkg.dist_name))
                 return None
@@ -287,14 +294,17 @@ class _Filler:
         self.progress(ProgressEvent("downloaded", pkg.dist_name, total_bytes=pkg.size))
         if stream:
             try:  # verifies the sha256, then renames the folder into the cache
-                await asyncio.to_thread(complete_extracted, entry, staging, sha256)
+                await asyncio.to_thread(complete_extracted, entry, staging, sha256,
+                                        record_url=False)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         else:
             try:  # verifies the sha256, then moves archive and folder into the cache
-                await asyncio.to_thread(extract_archive, entry, downloaded)
+                await asyncio.to_thread(extract_archive, entry, downloaded,
+                                        record_url=False)
             finally:
                 downloaded.unlink(missing_ok=True)
+        self.new_urls.append(pkg.url)
         self.report.extracted.append(pkg.dist_name)
         self.progress(ProgressEvent("extracted", pkg.dist_name))
         return None

@@ -259,7 +259,8 @@ def conda_channel(pkg: LockedPackage) -> str:
     return pkg.url.rsplit("/", 1)[0]
 
 
-def extract_archive(entry: CacheEntry, source: Path | None = None) -> None:
+def extract_archive(entry: CacheEntry, source: Path | None = None, *,
+                    record_url: bool = True) -> None:
     """Extract the archive into ``<pkgs>/<dist>/`` and complete the entry.
 
     ``source`` is a fresh download (in ``temp_dir``), else the cached ``<pkgs>/<fn>`` is
@@ -267,7 +268,8 @@ def extract_archive(entry: CacheEntry, source: Path | None = None) -> None:
     its sha256, which must be the locked one; the conda record is written into the
     folder, and only then are the download moved to ``<pkgs>/<fn>`` and the folder
     renamed into place, replacing whatever stale folder was there. A download that is
-    not the locked file never enters the cache.
+    not the locked file never enters the cache. ``record_url=False`` leaves the
+    ``urls.txt`` line to the caller (``cache_entries.append_urls``, once for many).
 
     Raises:
         ChecksumMismatchError: the archive is not the locked one (a cached one is deleted).
@@ -297,13 +299,14 @@ def extract_archive(entry: CacheEntry, source: Path | None = None) -> None:
                      "afresh, or re-lock if the channel serves a broken file.") from exc
         if sha256.hex() != pkg.sha256:
             archive.unlink(missing_ok=True)
-        complete_extracted(entry, staging, sha256.hex(), archive=source)
+        complete_extracted(entry, staging, sha256.hex(), archive=source,
+                           record_url=record_url)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def complete_extracted(entry: CacheEntry, staging: Path, sha256: str, *,
-                       archive: Path | None = None) -> None:
+                       archive: Path | None = None, record_url: bool = True) -> None:
     """Make ``staging`` (an extracted download whose sha256 is ``sha256``) the entry.
 
     The sha256 must be the locked one. The conda record is written into the folder,
@@ -329,14 +332,16 @@ def complete_extracted(entry: CacheEntry, staging: Path, sha256: str, *,
         store_archive(entry, archive)
     _replace_dir(staging, entry.extracted_dir)
     write_rattler_metadata(entry)
-    add_url(entry.pkgs_dir, pkg.url)
+    if record_url:
+        add_url(entry.pkgs_dir, pkg.url)
 
 
-def adopt(entry: CacheEntry) -> None:
+def adopt(entry: CacheEntry, *, record_url: bool = True) -> None:
     """Make a py-rattler-made entry (verified sha256, no conda record) conda-readable."""
     index = _read_json(entry.extracted_dir / "info" / "index.json") or {}
     _write_json(entry.record_path, repodata_record(entry.package, index), atomic=True)
-    add_url(entry.pkgs_dir, entry.package.url)
+    if record_url:
+        add_url(entry.pkgs_dir, entry.package.url)
 
 
 def store_archive(entry: CacheEntry, downloaded: Path) -> None:

@@ -302,3 +302,16 @@ def test_existing_env_is_linked_only_from_entries_checked_file_by_file(tmp_path,
     assert [e.kind for e in events].count("fetch") == 1  # no failed link, no second look
     assert result.downloaded == (entry.dist,)
     assert (tmp_path / "env" / lost).is_file()
+
+
+def test_urls_txt_gets_each_url_once_in_order(tmp_path):
+    from conda_store_plugin.cache_entries import append_urls
+
+    pkgs = tmp_path / "pkgs"
+    pkgs.mkdir()
+    (pkgs / "urls.txt").write_text("https://h/a.conda\n")
+    append_urls(pkgs, ["https://h/b.conda", "https://h/a.conda", "https://h/c.conda",
+                       "https://h/b.conda"])
+    append_urls(pkgs, [])
+    assert (pkgs / "urls.txt").read_text().splitlines() == [
+        "https://h/a.conda", "https://h/b.conda", "https://h/c.conda"]
