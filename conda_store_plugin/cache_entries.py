@@ -255,7 +255,11 @@ def clear_leftovers(pkgs_dir: Path, *, dist: str | None = None, idle: bool = Fal
 
 
 def _staging_pid(name: str) -> int | None:
-    # "<dist>.<pid>.<random>" (dist names may contain dots: take the last two fields)
+    # "<dist>.<pid>.<random>", or a download "<dist>.<pid>.<random>.partial<ext>"
+    # (dist names may contain dots: take the last two fields)
+    for suffix in (".partial.conda", ".partial.tar.bz2"):
+        if name.endswith(suffix):
+            name = name[:-len(suffix)]
     parts = name.rsplit(".", 2)
     if len(parts) == 3 and parts[1].isdigit():
         return int(parts[1])

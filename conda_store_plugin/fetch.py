@@ -367,7 +367,9 @@ class _Filler:
         """The file at ``pkg.url`` in ``<pkgs>/.conda-store/tmp``, not yet verified."""
         # py-rattler's extraction picks the format by the extension: keep it last.
         extension = pkg.fn[len(strip_archive_suffix(pkg.fn)):]
-        fd, name = tempfile.mkstemp(prefix=f"{strip_archive_suffix(pkg.fn)}.",
+        # <dist>.<pid>.<random>.partial<ext>: `conda doctor`/`clean` see at once that
+        # a killed process's download is a leftover (cache_entries.leftovers).
+        fd, name = tempfile.mkstemp(prefix=f"{strip_archive_suffix(pkg.fn)}.{os.getpid()}.",
                                     suffix=f".partial{extension}",
                                     dir=temp_dir(self.pkgs_dir))
         os.close(fd)

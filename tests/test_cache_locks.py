@@ -388,21 +388,25 @@ def test_scan_finds_every_kind_of_damage_and_fix_removes_it(pkgs):
                           capture_output=True, text=True).stdout.strip()
     leftover = cache_entries.staging_root(pkgs) / f"good-1-0.{dead}.abcd"
     leftover.mkdir()
+    download = cache_entries.staging_root(pkgs) / f"dl2-1-0.{dead}.x1y2.partial.conda"
+    download.write_bytes(b"abc")  # a killed process's download: stale at once
     ours = cache_entries.new_staging(pkgs, "busy-1-0")  # a live process's work
 
     found = {(p.kind, p.path.name) for p in cache_entries.scan(pkgs)}
     assert found == {
         ("half-extracted", "half-1-0"), ("half-extracted", "noindex-1-0"),
         ("no-record", "norecord-1-0"), ("truncated-archive", "trunc-1-0.conda"),
-        ("stale-partial", "dl-1-0.conda.partial"), ("leftover-temp", leftover.name)}
+        ("stale-partial", "dl-1-0.conda.partial"), ("leftover-temp", leftover.name),
+        ("leftover-temp", download.name)}
     assert cache_entries.is_complete(good) and not cache_entries.is_complete(half)
     assert ("leftover-temp", ours.name) in {
         (p.kind, p.path.name) for p in cache_entries.scan(pkgs, idle=True)}
 
     removed = cache_entries.fix(cache_entries.scan(pkgs))
-    assert len(removed) == 6
+    assert len(removed) == 7
     assert good.is_dir() and ours.is_dir() and (pkgs / "good-1-0.conda").is_file()
-    for gone in (half, noindex, norecord, pkgs / "trunc-1-0.conda", partial, leftover):
+    for gone in (half, noindex, norecord, pkgs / "trunc-1-0.conda", partial, leftover,
+                 download):
         assert not gone.exists()
     assert trunc.is_dir()  # the folder itself is fine; only its bad archive went
     assert cache_entries.scan(pkgs) == []
