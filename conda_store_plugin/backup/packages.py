@@ -140,7 +140,11 @@ class CacheSeeder:
         from ..cache_lock import entry_held
         from ..exceptions import ArchiveIntegrityError
 
-        fd, name = tempfile.mkstemp(prefix=f"{fn}.", suffix=".partial",
+        dist = strip_archive_suffix(fn)
+        # <dist>.<pid>.<random>.partial<ext>, as fetch names downloads: recognisable as
+        # a leftover once this process is gone.
+        fd, name = tempfile.mkstemp(prefix=f"{dist}.{os.getpid()}.",
+                                    suffix=f".partial{fn[len(dist):]}",
                                     dir=temp_dir(self.pkgs_dir))
         partial = Path(name)
         try:
@@ -151,7 +155,7 @@ class CacheSeeder:
                 raise ArchiveIntegrityError(
                     self.source, f"package {fn} has sha256 {actual} ({written} bytes), the "
                                  f"manifest says {sha256} ({size} bytes)")
-            with entry_held(self.pkgs_dir, strip_archive_suffix(fn)):
+            with entry_held(self.pkgs_dir, dist):
                 os.replace(partial, self.pkgs_dir / fn)
         except BaseException:
             partial.unlink(missing_ok=True)
