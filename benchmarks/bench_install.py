@@ -384,13 +384,15 @@ def measure(args: argparse.Namespace, meta: dict, url: str, channel_dir: Path, w
         runs["store_warm_op"].append(warm["op"])
         runs["store_warm_wall"].append(warm["wall"])
 
+    kinds = [ours, raw, store] if with_conda else [ours, raw]
     for i in range(n):
-        # ours and raw take turns going first; deletions happen between repeats only,
-        # and every timed run starts with the disk's dirty pages written (`settle`).
-        for measure_one in ((ours, raw) if i % 2 == 0 else (raw, ours)):
+        # The installers take turns going first (the first run of a repeat follows the
+        # previous repeat's deletions); deletions happen between repeats only, and every
+        # timed run starts with the disk's dirty pages written (`settle`).
+        shift = i % len(kinds)
+        for measure_one in kinds[shift:] + kinds[:shift]:
             measure_one()
         if with_conda:
-            store()
             settle()
             runs["conda_cold"].append(conda_cold(explicit, work, plugins=False))
             settle()
@@ -404,6 +406,7 @@ def measure(args: argparse.Namespace, meta: dict, url: str, channel_dir: Path, w
                                                             "conda"):
                 shutil.rmtree(path, ignore_errors=True)
         settle()
+        time.sleep(2.0)  # the disk discards what was deleted in the background
 
     med = {k: round(median(v), 3) for k, v in runs.items() if v}
     bound = max(med["extract_bound"], med["download_bound"])
