@@ -49,6 +49,7 @@ from .pkgs_cache import (
     adopt,
     complete_extracted,
     entry_state,
+    entry_state_and_record,
     extract_archive,
     file_sha256,
     strip_archive_suffix,
@@ -89,6 +90,8 @@ class FetchReport:
     reused: list[str] = field(default_factory=list)
     downloaded: list[str] = field(default_factory=list)
     extracted: list[str] = field(default_factory=list)
+    # dist name -> the conda record of a reused entry, as read while checking it
+    records: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     downloaded_bytes: int = 0
 
 
@@ -155,8 +158,8 @@ def _ignore(event: ProgressEvent) -> None:
 
 
 def _states(pkgs_dir: Path, packages: Sequence[LockedPackage],
-            check_files: bool) -> list[EntryState]:
-    return [entry_state(CacheEntry(pkgs_dir, pkg), check_files=check_files)
+            check_files: bool) -> list[tuple[EntryState, dict[str, Any] | None]]:
+    return [entry_state_and_record(CacheEntry(pkgs_dir, pkg), check_files=check_files)
             for pkg in packages]
 
 
@@ -199,8 +202,9 @@ class _Filler:
         # complete is handled under its entry lock (and looked at again there).
         states = await asyncio.to_thread(_states, self.pkgs_dir, packages, self.check_files)
         todo = []
-        for pkg, state in zip(packages, states, strict=True):
+        for pkg, (state, record) in zip(packages, states, strict=True):
             if state is EntryState.VALID:
+                self.report.records[pkg.dist_name] = record
                 self._reused(pkg)
             else:
                 todo.append((pkg, state))

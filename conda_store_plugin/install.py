@@ -236,15 +236,17 @@ def apply_plan(plan: InstallPlan, *, pkgs_dir: Path, offline: bool | None = Fals
         applied.fetch_s = time.perf_counter() - start
         if needs_link:
             emit(ProgressEvent("link", total=len(plan.to_add) + len(plan.to_remove)))
+            def linking():  # a fresh coroutine for each attempt
+                return _guarded(plan, _rattler_install(plan, pkgs_dir, execute_link_scripts,
+                                                       applied.fetch.records), existed_empty)
+
             try:
-                await _guarded(plan, _rattler_install(plan, pkgs_dir, execute_link_scripts),
-                               existed_empty)
+                await linking()
             except LinkError:
                 if not (trusting and await _redo_broken_entries(plan, pkgs_dir, applied,
                                                                 offline, emit)):
                     raise
-                await _guarded(plan, _rattler_install(plan, pkgs_dir, execute_link_scripts),
-                               existed_empty)
+                await linking()
 
     with cache_lock(pkgs_dir, shared=True):
         if offline:  # asked for: name everything missing before touching the cache
@@ -276,6 +278,8 @@ async def _redo_broken_entries(plan: InstallPlan, pkgs_dir: Path, applied: Appli
         return False
     report = applied.fetch
     report.reused = [name for name in report.reused if name not in fixed]
+    for name in fixed:
+        report.records.pop(name, None)
     report.downloaded += redone.downloaded
     report.extracted += redone.extracted
     report.downloaded_bytes += redone.downloaded_bytes
@@ -302,8 +306,12 @@ def _record(plan: InstallPlan, pkgs_dir: Path) -> None:
         set_env_vars(plan.prefix, plan.variables)
 
 
-def _rattler_records(plan: InstallPlan, pkgs_dir: Path) -> list:
-    """py-rattler records that make py-rattler write ``conda-meta`` the way conda does."""
+def _rattler_records(plan: InstallPlan, pkgs_dir: Path,
+                     cached: Mapping[str, Mapping] | None = None) -> list:
+    """py-rattler records that make py-rattler write ``conda-meta`` the way conda does.
+
+    ``cached``: the conda records of cache entries already read (dist name -> record).
+    """
     import json
 
     from .pkgs_cache import CacheEntry, conda_channel
@@ -311,19 +319,20 @@ def _rattler_records(plan: InstallPlan, pkgs_dir: Path) -> list:
 
     records = []
     for pkg in plan.packages:
-        cached = {}
-        record_path = os.path.join(pkgs_dir, CacheEntry(pkgs_dir, pkg).dist, "info",
-                                   "repodata_record.json")  # strings: one per package
-        try:
-            with open(record_path, encoding="utf-8") as f:
-                cached = json.load(f)
-        except (OSError, ValueError):
-            pass
-        if not isinstance(cached, dict):
-            cached = {}
-        size = cached.get("size")
+        record = (cached or {}).get(pkg.dist_name)
+        if record is None:
+            record_path = os.path.join(pkgs_dir, CacheEntry(pkgs_dir, pkg).dist, "info",
+                                       "repodata_record.json")  # strings: one per package
+            try:
+                with open(record_path, encoding="utf-8") as f:
+                    record = json.load(f)
+            except (OSError, ValueError):
+                pass
+        if not isinstance(record, Mapping):
+            record = {}
+        size = record.get("size")
         records.append(record_from_locked(
-            pkg, channel=conda_channel(pkg), license_family=cached.get("license_family"),
+            pkg, channel=conda_channel(pkg), license_family=record.get("license_family"),
             size=size if isinstance(size, int) else None))
     return records
 
@@ -373,14 +382,14 @@ def _clean_up(plan: InstallPlan, existed_empty: bool) -> None:
             plan.prefix.mkdir(exist_ok=True)
 
 
-async def _rattler_install(plan: InstallPlan, pkgs_dir: Path,
-                           execute_link_scripts: bool) -> None:
+async def _rattler_install(plan: InstallPlan, pkgs_dir: Path, execute_link_scripts: bool,
+                           cached: Mapping[str, Mapping]) -> None:
     from rattler import Platform
     from rattler import install as rattler_install
 
     plan.prefix.mkdir(parents=True, exist_ok=True)
     await rattler_install(
-        _rattler_records(plan, pkgs_dir),
+        _rattler_records(plan, pkgs_dir, cached),
         plan.prefix,
         cache_dir=pkgs_dir,
         reinstall_packages=set(plan.reinstall) or None,

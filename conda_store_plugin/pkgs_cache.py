@@ -120,6 +120,15 @@ def temp_dir(pkgs_dir: Path) -> Path:
 def entry_state(entry: CacheEntry, *, check_files: bool = True) -> EntryState:
     """Classify an entry without locking, hashing or writing anything.
 
+    See :func:`entry_state_and_record`.
+    """
+    return entry_state_and_record(entry, check_files=check_files)[0]
+
+
+def entry_state_and_record(entry: CacheEntry, *, check_files: bool = True
+                           ) -> tuple[EntryState, dict[str, Any] | None]:
+    """The entry's state, and its conda record when it is ``VALID`` (read anyway).
+
     With ``check_files`` every path listed in ``info/paths.json`` must exist, so an
     entry that lost files (or was extracted halfway by another tool) is redone; without
     it, the entry's metadata must be there and whole (a truncated ``paths.json`` would
@@ -135,17 +144,18 @@ def entry_state(entry: CacheEntry, *, check_files: bool = True) -> EntryState:
         complete = _is_complete(folder, check_files=check_files)
     if complete:
         record = _read_json(os.path.join(folder, "info", "repodata_record.json"))
-        if record is not None and _record_matches(record, pkg):
-            return EntryState.VALID
+        if isinstance(record, dict) and _record_matches(record, pkg):
+            return EntryState.VALID, record
         if record is None and rattler_sha == pkg.sha256 and not entry.archive.exists():
-            return EntryState.ADOPTABLE  # py-rattler's layout; with an archive, re-extract
+            # py-rattler's layout; with an archive, re-extract
+            return EntryState.ADOPTABLE, None
     try:
         size = entry.archive.stat().st_size
         if size == pkg.size or (not pkg.size and size):  # 0: unknown; the sha256 decides
-            return EntryState.ARCHIVE
+            return EntryState.ARCHIVE, None
     except OSError:
         pass
-    return EntryState.MISSING
+    return EntryState.MISSING, None
 
 
 def _record_matches(record: Mapping[str, Any], pkg: LockedPackage) -> bool:

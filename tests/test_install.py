@@ -507,7 +507,7 @@ def test_link_failure_removes_a_new_environment(tmp_path, locks, pkgs, monkeypat
     from conda_store_plugin import install as install_module
     from conda_store_plugin.install_errors import LinkError
 
-    async def half_link(plan, pkgs_dir, execute_link_scripts):
+    async def half_link(plan, pkgs_dir, execute_link_scripts, cached):
         (plan.prefix / "conda-meta").mkdir(parents=True)
         (plan.prefix / "half.txt").write_text("x")
         raise RuntimeError("disk full")
