@@ -175,12 +175,14 @@ def _is_complete(folder: str, *, check_files: bool) -> bool:
     if not check_files:
         try:
             with open(paths_json, "rb") as f:
-                text = f.read().strip()
+                head = f.read(64).lstrip()[:1]
+                f.seek(max(os.fstat(f.fileno()).st_size - 64, 0))
+                tail = f.read().rstrip()
         except FileNotFoundError:
             return os.path.isfile(os.path.join(info, "files"))
         except OSError:
             return False
-        return text.startswith(b"{") and text.endswith(b"}")  # whole, not truncated
+        return head == b"{" and tail.endswith(b"}")  # whole, not truncated
     paths = _read_json(paths_json)
     if paths is None and os.path.exists(paths_json):
         return False  # damaged
