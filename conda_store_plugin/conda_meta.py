@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .json_lines import dumps_top_level
 from .lockfile import LockedPackage
 from .pkgs_cache import CacheEntry, conda_channel
 
@@ -120,7 +121,7 @@ def complete_records(prefix: Path, packages: Sequence[LockedPackage],
         patched = _patched(data, pkg, requested.get(pkg.name), pkgs_dir,
                            keep_specs=keep_specs)
         if patched != data:
-            _overwrite(path, dumps_record(patched).encode("utf-8"))
+            _overwrite(path, dumps_top_level(patched).encode("utf-8"))
             changed += 1
     return changed
 
@@ -169,17 +170,6 @@ def _overwrite(path: str | Path, data: bytes) -> None:
     with open(path, "r+b") as f:
         f.write(data)
         f.truncate()
-
-
-def dumps_record(data: Mapping[str, Any]) -> str:
-    """A record as text: one top-level field per line (2-space indent), values compact.
-
-    The head stays readable and greppable (``_identity`` reads it without parsing the
-    file lists), and every value goes through json's C encoder: ``indent=2`` would use
-    the pure-Python encoder, several seconds for the file lists of a large environment.
-    """
-    lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in data.items()]
-    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def _patched(data: Mapping[str, Any], pkg: LockedPackage, spec: str | None,

@@ -363,13 +363,15 @@ def store_archive(entry: CacheEntry, downloaded: Path) -> None:
 
 def write_rattler_metadata(entry: CacheEntry) -> None:
     """Write ``<dist>.lock`` (next revision + sha256) so py-rattler trusts the entry."""
+    path = os.path.join(entry.pkgs_dir, f"{entry.dist}.lock")  # strings: once per package
     revision = 0
-    with contextlib.suppress(OSError, struct.error):
-        revision = _REVISION.unpack_from(entry.rattler_metadata.read_bytes())[0]
+    with contextlib.suppress(OSError, struct.error), open(path, "rb") as f:
+        revision = _REVISION.unpack_from(f.read())[0]
     data = _REVISION.pack(revision + 1) + bytes.fromhex(entry.package.sha256)
-    tmp = entry.rattler_metadata.with_name(f".{entry.rattler_metadata.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, entry.rattler_metadata)
+    tmp = os.path.join(entry.pkgs_dir, f".{entry.dist}.lock.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
 
 
 def add_url(pkgs_dir: Path, url: str) -> None:
@@ -394,7 +396,9 @@ def file_sha256(path: Path) -> str:
 
 
 def _write_json(path: Path, data: Any, *, atomic: bool = False) -> None:
-    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    from .json_lines import dumps_top_level
+
+    text = dumps_top_level(data)
     if not atomic:
         path.write_text(text, encoding="utf-8")
         return
