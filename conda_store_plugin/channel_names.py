@@ -11,8 +11,9 @@ its plugin manager); this is the same algorithm over our :class:`~.config.Config
 ``custom_multichannels`` and ``custom_channels``). ``tests/test_channel_names.py``
 checks it against conda's own ``Channel`` for many URLs and configurations.
 
-Not modelled (our configuration does not carry them): ``migrated_channel_aliases``,
-``migrated_custom_channels`` and the ``local`` (conda-bld) multichannel.
+Not modelled: ``migrated_channel_aliases`` and ``migrated_custom_channels`` (rare; when
+they are set, ``conda_history.channel_namer`` asks conda instead) and the ``local``
+(conda-bld) multichannel.
 """
 
 from __future__ import annotations

@@ -115,21 +115,28 @@ def channel_namer() -> Callable[[str], str]:
 
     Inside a conda command conda's own ``Channel`` answers (its context is loaded).
     Elsewhere :mod:`.channel_names` applies the same rules to the same ``.condarc``
-    files, instead of loading conda's context and plugin manager for it (0.2 s).
+    files, instead of loading conda's context and plugin manager for it (0.2 s);
+    only the rare settings it does not model (``migrated_channel_aliases``,
+    ``migrated_custom_channels``) make it ask conda, where conda is installed.
     """
-    from .config import Config, conda_context_loaded, load_config
+    from .config import Config, conda_context_loaded, conda_importable, load_config
     from .exceptions import ConfigError
 
-    if conda_context_loaded():
+    try:
+        config = None if conda_context_loaded() else load_config(use_conda=False)
+    except ConfigError:  # conda itself refuses to run; spell as conda's defaults would
+        config = Config()
+    migrated = config is not None and bool(config.migrated_channel_aliases
+                                            or config.migrated_custom_channels)
+    if config is None or (migrated and conda_importable()):
         from conda.models.channel import Channel
 
+        from .conda_layer.settings import conda_context
+
+        conda_context()  # loaded once, if this process has not yet
         return lambda url: Channel(url).canonical_name
     from .channel_names import channel_namer as namer_for
 
-    try:
-        config = load_config(use_conda=False)
-    except ConfigError:  # conda itself refuses to run; spell as conda's defaults would
-        config = Config()
     return namer_for(config)
 
 

@@ -108,6 +108,8 @@ class Config:
         custom_channels: channel name -> the URL *prefix* it lives under.
         custom_multichannels: name -> channels (names or URLs) it stands for;
             ``defaults`` is conda's ``default_channels`` unless set here.
+        migrated_channel_aliases, migrated_custom_channels: conda's settings for
+            channels that moved; only the spelling of channels in history uses them.
         channel_priority: ``strict``, ``flexible`` or ``disabled`` as configured;
             ``None`` when no source sets it (locks then use ``strict``, not conda's
             ``flexible`` default: a lock should not depend on channel order luck).
@@ -135,6 +137,8 @@ class Config:
         default_factory=lambda: dict(DEFAULT_CUSTOM_CHANNELS))
     custom_multichannels: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {"defaults": _default_channels_for_os()})
+    migrated_channel_aliases: tuple[str, ...] = ()
+    migrated_custom_channels: Mapping[str, str] = field(default_factory=dict)
     channel_priority: str | None = None
     pkgs_dirs: tuple[str, ...] = ()
     envs_dirs: tuple[str, ...] = ()
@@ -163,6 +167,10 @@ class Config:
                                 for k, v in sorted(self.custom_channels.items())},
             "custom_multichannels": {k: [strip_credentials(c) for c in v]
                                      for k, v in sorted(self.custom_multichannels.items())},
+            "migrated_channel_aliases": [strip_credentials(c)
+                                         for c in self.migrated_channel_aliases],
+            "migrated_custom_channels": {
+                k: strip_credentials(v) for k, v in sorted(self.migrated_custom_channels.items())},
             "channel_priority": self.channel_priority,
             "pkgs_dirs": list(self.pkgs_dirs),
             "envs_dirs": list(self.envs_dirs),
@@ -207,10 +215,11 @@ def load_config(*, use_conda: bool | None = None,
     if use_conda:
         return _from_conda()
     return read_condarc_files(environ=os.environ if environ is None else environ,
-                              conda_root=sys.prefix if _conda_importable() else None)
+                              conda_root=sys.prefix if conda_importable() else None)
 
 
-def _conda_importable() -> bool:
+def conda_importable() -> bool:
+    """Whether conda is installed in this Python (without importing it)."""
     import importlib.util
 
     try:
@@ -253,6 +262,8 @@ def _from_conda() -> Config:
         channel_alias=str(context._channel_alias),
         custom_channels=dict(context._custom_channels),
         custom_multichannels=multichannels,
+        migrated_channel_aliases=tuple(context._migrated_channel_aliases),
+        migrated_custom_channels=dict(context.migrated_custom_channels),
         channel_priority=(str(getattr(priority, "value", priority)).lower()
                           if priority is not None else None),
         pkgs_dirs=tuple(str(p) for p in context.pkgs_dirs),
@@ -281,6 +292,8 @@ _KEYS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "custom_channels": ((), "map", ""),
     "custom_multichannels": ((), "mapseq", ""),
     "default_channels": ((), "seq", ","),
+    "migrated_channel_aliases": ((), "seq", ","),
+    "migrated_custom_channels": ((), "map", ""),
     "channel_priority": ((), "str", ""),
     "pkgs_dirs": ((), "seq", ","),
     "envs_dirs": (("envs_path",), "seq", os.pathsep),
@@ -313,6 +326,7 @@ def _plugin_value(name: str, value: Any) -> Any:
         return value or None
     return value
 _EXPANDVARS = frozenset({"channels", "channel_alias", "custom_channels",
+                         "migrated_custom_channels",
                          "custom_multichannels", "default_channels", "pkgs_dirs",
                          "envs_dirs", "proxy_servers", "ssl_verify"})
 
@@ -535,6 +549,8 @@ def _build(merged: Mapping[str, _Value], environ: Mapping[str, str],
         channel_alias=get("channel_alias", defaults.channel_alias) or DEFAULT_CHANNEL_ALIAS,
         custom_channels=custom,
         custom_multichannels={k: tuple(v) for k, v in multis.items()},
+        migrated_channel_aliases=tuple(get("migrated_channel_aliases", [])),
+        migrated_custom_channels=dict(get("migrated_custom_channels", {})),
         channel_priority=priority,
         pkgs_dirs=_pkgs_dirs(get("pkgs_dirs", []), root, environ),
         envs_dirs=_envs_dirs(get("envs_dirs", []), root, environ),

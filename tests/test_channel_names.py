@@ -97,3 +97,25 @@ def test_spelling_agrees_with_condas_channel(tmp_path, condarc):
     rows = json.loads(done.stdout)
     assert len(rows) == len(URLS)
     assert [r for r in rows if r[1] != r[2]] == []
+
+
+@pytest.mark.conda
+def test_settings_we_do_not_model_make_the_history_ask_conda(tmp_path):
+    env = isolated_env(tmp_path)
+    (Path(env["HOME"]) / ".condarc").write_text(
+        "migrated_channel_aliases: [https://old.example/]\n")
+    url = "https://old.example/conda-forge/linux-64"
+    code = ("import json, sys\n"
+            "from conda_store_plugin.conda_history import channel_namer\n"
+            "from conda_store_plugin.config import load_config\n"
+            "config = load_config(use_conda=False)\n"
+            "name = channel_namer()(sys.argv[1])\n"
+            "from conda.models.channel import Channel\n"
+            "print(json.dumps([list(config.migrated_channel_aliases), name,"
+            " Channel(sys.argv[1]).canonical_name]))\n")
+    done = subprocess.run([sys.executable, "-c", code, url], env=env, capture_output=True,
+                          text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    aliases, ours, condas = json.loads(done.stdout)
+    assert aliases == ["https://old.example/"]
+    assert ours == condas == "conda-forge"

@@ -237,7 +237,7 @@ def test_cli_text_output(tmp_path, locks, pkgs, capsys):
 def test_default_dirs_follow_conda_or_the_environment(tmp_path, monkeypatch):
     from conda_store_plugin import conda_dirs, config
 
-    monkeypatch.setattr(config, "_conda_importable", lambda: False)
+    monkeypatch.setattr(config, "conda_importable", lambda: False)
     for name in ("CONDARC", "CONDA_PREFIX", "CONDA_ROOT", "CONDA_ROOT_PREFIX"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CONDA_PKGS_DIRS", f"{tmp_path}/a,{tmp_path}/b")
