@@ -31,6 +31,15 @@ class CondaStoreError(Exception):
         }
 
 
+def shown(items: Iterable[str], *, limit: int = 10, sep: str = ", ") -> str:
+    """``items`` joined, at most ``limit`` of them, then how many more (``--json`` has all)."""
+    items = list(items)
+    text = sep.join(items[:limit])
+    if len(items) > limit:
+        text += f"{sep}... and {len(items) - limit} more"
+    return text
+
+
 class SpecError(CondaStoreError):
     """The environment specification (environment.yml) cannot be used."""
 
@@ -504,7 +513,8 @@ class CredentialsRequiredError(InstallError):
 
     def __init__(self, failures: Iterable[tuple[str, str, str]]) -> None:
         self.failures = list(failures)  # (dist_name, url without credentials, reason)
-        lines = "\n".join(f"  {name} ({url}): {reason}" for name, url, reason in self.failures)
+        lines = shown((f"  {name} ({url}): {reason}" for name, url, reason in self.failures),
+                      sep="\n")
         super().__init__(
             f"the channel refused {len(self.failures)} download(s) for lack of "
             f"credentials:\n{lines}",
@@ -512,6 +522,11 @@ class CredentialsRequiredError(InstallError):
                  "(a channel URL with its token, e.g. `https://host/t/<TOKEN>/channel`, in "
                  "`channels:` or `custom_channels:` of .condarc; `anaconda login`; or "
                  "~/.netrc), then install again. Nothing was installed.")
+
+    def to_dict(self) -> dict:
+        """JSON form, with every refused download."""
+        return {**super().to_dict(), "failures": [
+            {"package": n, "url": u, "reason": r} for n, u, r in self.failures]}
 
 
 # --- package cache locks (cache_lock.py, conda_layer/cache_locks.py) -------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .exceptions import InstallError
+from .exceptions import InstallError, shown
 
 
 class PrefixNotUsableError(InstallError):
@@ -26,11 +26,17 @@ class PackageDownloadError(InstallError):
 
     def __init__(self, failures: Sequence[tuple[str, str, str]]) -> None:
         self.failures = list(failures)  # (dist_name, url, reason)
-        lines = "\n".join(f"  {name} ({url}): {reason}" for name, url, reason in failures)
+        lines = shown((f"  {name} ({url}): {reason}" for name, url, reason in failures),
+                      sep="\n")
         super().__init__(
             f"could not download {len(failures)} locked package(s):\n{lines}",
             hint="Check the network and the channel; if the channel no longer has these "
                  "files, re-lock with `conda store lock`. Nothing was installed.")
+
+    def to_dict(self) -> dict:
+        """JSON form, with every failed download."""
+        return {**super().to_dict(), "failures": [
+            {"package": n, "url": u, "reason": r} for n, u, r in self.failures]}
 
 
 class PackagesNotCachedError(InstallError):
@@ -41,9 +47,13 @@ class PackagesNotCachedError(InstallError):
         self.missing = sorted(missing)
         super().__init__(
             f"offline: {len(self.missing)} locked package(s) are not in the package cache "
-            f"{pkgs_dir}: {', '.join(self.missing)}",
+            f"{pkgs_dir}: {shown(self.missing)}",
             hint="Run once without --offline to download them, or point --pkgs-dir at a "
                  "cache that has them. Nothing was installed.")
+
+    def to_dict(self) -> dict:
+        """JSON form, with every missing package."""
+        return {**super().to_dict(), "missing": list(self.missing)}
 
 
 class LinkError(InstallError):

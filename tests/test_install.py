@@ -559,3 +559,17 @@ def test_concurrent_installs_share_a_cold_cache_and_download_once(tmp_path, lock
     assert sum(r["cache"]["downloaded"] for r in results) == 7
     for i in (1, 2):
         assert (tmp_path / f"env{i}/share/blob/blob.bin").stat().st_size == 256 * 1024
+
+
+def test_long_lists_in_errors_are_cut_and_json_has_them_all(tmp_path):
+    names = [f"pkg{i:03d}-1.0-0" for i in range(304)]
+    error = PackagesNotCachedError(tmp_path, names)
+    assert "304 locked package(s)" in error.message
+    assert "pkg009-1.0-0, ... and 294 more" in error.message
+    assert "pkg010-1.0-0" not in error.message
+    assert error.to_dict()["missing"] == names
+    failures = [(n, f"https://h/{n}.conda", "HTTP 404") for n in names]
+    download = PackageDownloadError(failures)
+    assert download.message.count("HTTP 404") == 10
+    assert download.message.endswith("... and 294 more")
+    assert len(download.to_dict()["failures"]) == 304
