@@ -67,7 +67,8 @@ class ProgressEvent:
     """One step of an install, for a progress display.
 
     ``kind`` is one of: ``fetch`` (start: ``total`` packages to check, ``total_bytes`` to
-    download at most), ``cached`` (already in the cache), ``download`` (started),
+    download at most), ``cached`` (in the cache; ``total_bytes``: how much less there is to
+    download than ``fetch`` said), ``download`` (started),
     ``bytes`` (``done_bytes`` of ``total_bytes`` downloaded so far, all packages),
     ``downloaded``, ``extracted``, ``link`` (linking ``total`` changes),
     ``linked``, ``done``.
@@ -194,20 +195,19 @@ class _Filler:
         # Largest first: downloads start in this order (the semaphore is FIFO), and the
         # biggest archive at one connection's speed is what a cold install waits for.
         packages = sorted(packages, key=lambda p: -p.size)
-        self.total_bytes = sum(p.size for p in packages)
-        self.progress(ProgressEvent("fetch", total=len(packages), total_bytes=self.total_bytes))
         # First look without entry locks, in one worker-thread call: callers hold the
         # cache's shared lock, so no `clean` removes a complete entry, and other
         # installs only ever rename complete entries into place. Only what is not
         # complete is handled under its entry lock (and looked at again there).
         states = await asyncio.to_thread(_states, self.pkgs_dir, packages, self.check_files)
-        todo = []
+        todo = [(pkg, state) for pkg, (state, _) in zip(packages, states, strict=True)
+                if state is not EntryState.VALID]
+        self.total_bytes = sum(pkg.size for pkg, _ in todo)  # at most this much to download
+        self.progress(ProgressEvent("fetch", total=len(packages), total_bytes=self.total_bytes))
         for pkg, (state, record) in zip(packages, states, strict=True):
             if state is EntryState.VALID:
                 self.report.records[pkg.dist_name] = record
-                self._reused(pkg)
-            else:
-                todo.append((pkg, state))
+                self._reused(pkg, counted=False)
         if not todo:
             return self.report
         ticker = asyncio.ensure_future(self._tick())
@@ -313,10 +313,12 @@ class _Filler:
         self.progress(ProgressEvent("extracted", pkg.dist_name))
         return None
 
-    def _reused(self, pkg: LockedPackage) -> None:
+    def _reused(self, pkg: LockedPackage, *, counted: bool = True) -> None:
+        """Record a package the cache has; ``counted``: its size was in ``total_bytes``."""
         self.report.reused.append(pkg.dist_name)
-        self.total_bytes -= pkg.size
-        self.progress(ProgressEvent("cached", pkg.dist_name))
+        size = pkg.size if counted else 0
+        self.total_bytes -= size
+        self.progress(ProgressEvent("cached", pkg.dist_name, total_bytes=size))
 
     async def network(self) -> _Network:
         """The network setup, made once in a worker thread on the first download.

@@ -307,6 +307,13 @@ def test_progress_display_renders_a_status_line(tmp_path, locks, pkgs):
     text = stream.getvalue()
     assert "Fetching packages: 7/7 ready" in text and "Linking 7 package" in text
     assert text.endswith("\r")
+    # From a warm cache: nothing to download, so no byte count, and few redraws.
+    stream = io.StringIO()
+    display = _Progress(stream)
+    install(locks["base"], tmp_path / "env2", pkgs, progress=display)
+    warm = stream.getvalue()
+    assert "Fetching packages: 7/7 ready" in warm and "downloaded" not in warm
+    assert warm.count("Fetching packages") <= 3
 
 
 # -- offline ------------------------------------------------------------------------

@@ -97,7 +97,10 @@ class _Progress:
         kind = event.kind
         if kind == "fetch":
             self.total, self.total_bytes = event.total, event.total_bytes
-        elif kind in ("cached", "extracted"):
+        elif kind == "cached":
+            self.ready += 1
+            self.total_bytes = max(self.total_bytes - event.total_bytes, 0)
+        elif kind == "extracted":
             self.ready += 1
         elif kind == "bytes":
             self.done_bytes, self.total_bytes = event.done_bytes, event.total_bytes
@@ -107,9 +110,10 @@ class _Progress:
         elif kind == "linked":
             self._show("Linked.", force=True)
             return
-        self._show(f"Fetching packages: {self.ready}/{self.total} ready, "
-                   f"{_size(self.done_bytes)} of {_size(self.total_bytes)} downloaded",
-                   force=kind in ("fetch", "extracted", "cached"))
+        text = f"Fetching packages: {self.ready}/{self.total} ready"
+        if self.total_bytes:
+            text += f", {_size(self.done_bytes)} of {_size(self.total_bytes)} downloaded"
+        self._show(text, force=kind == "fetch" or self.ready == self.total)
 
     def _show(self, text: str, *, force: bool = False) -> None:
         now = time.monotonic()
