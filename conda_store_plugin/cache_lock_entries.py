@@ -91,17 +91,25 @@ async def hold_entry(pkgs_dir: Path, dist_name: str,
 
     Waiting in a thread would be a deadlock risk: two processes could each fill
     their thread pool with waiters for entries the other holds, leaving no thread
-    to finish the entries they hold themselves.
+    to finish the entries they hold themselves. Each *attempt* (open the lock file,
+    try the lock: a few filesystem calls, slow on some disks) runs in a worker thread,
+    so it does not stall the event loop that drives every download.
     """
     from filelock import Timeout
 
     lock = entry_lock(pkgs_dir, dist_name)
     while True:
+        attempt = asyncio.ensure_future(asyncio.to_thread(lock.acquire, timeout=0))
         try:
-            lock.acquire(timeout=0)
+            await asyncio.shield(attempt)
             break
         except Timeout:
             await asyncio.sleep(poll_interval)
+        except asyncio.CancelledError:
+            # The thread may still take the lock: give it back once it has.
+            attempt.add_done_callback(
+                lambda done: None if done.cancelled() or done.exception() else lock.release())
+            raise
     try:
         yield
     finally:

@@ -355,7 +355,9 @@ class _Filler:
 
         from .cache_entries import new_staging
 
-        staging = new_staging(self.pkgs_dir, entry.dist)
+        # Off the event loop, like every other filesystem call here: on a slow disk a
+        # mkdir takes a millisecond, and the loop drives every running download.
+        staging = await asyncio.to_thread(new_staging, self.pkgs_dir, entry.dist)
         try:
             try:
                 # lockfiles hold no credentials: re-attach the configured ones
@@ -375,9 +377,9 @@ class _Filler:
         extension = pkg.fn[len(strip_archive_suffix(pkg.fn)):]
         # <dist>.<pid>.<random>.partial<ext>: `conda doctor`/`clean` see at once that
         # a killed process's download is a leftover (cache_entries.leftovers).
-        fd, name = tempfile.mkstemp(prefix=f"{strip_archive_suffix(pkg.fn)}.{os.getpid()}.",
-                                    suffix=f".partial{extension}",
-                                    dir=temp_dir(self.pkgs_dir))
+        fd, name = await asyncio.to_thread(
+            tempfile.mkstemp, prefix=f"{strip_archive_suffix(pkg.fn)}.{os.getpid()}.",
+            suffix=f".partial{extension}", dir=temp_dir(self.pkgs_dir))
         os.close(fd)
         partial = Path(name)
         self.partials.append(partial)
