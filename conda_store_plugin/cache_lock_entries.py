@@ -97,7 +97,7 @@ async def hold_entry(pkgs_dir: Path, dist_name: str,
     """
     from filelock import Timeout
 
-    lock = entry_lock(pkgs_dir, dist_name)
+    lock = await asyncio.to_thread(entry_lock, pkgs_dir, dist_name)  # resolves its path
     while True:
         attempt = asyncio.ensure_future(asyncio.to_thread(lock.acquire, timeout=0))
         try:

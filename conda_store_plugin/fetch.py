@@ -300,8 +300,9 @@ class _Filler:
             try:  # verifies the sha256, then renames the folder into the cache
                 await asyncio.to_thread(complete_extracted, entry, staging, sha256,
                                         record_url=False)
-            finally:
+            except BaseException:  # on success the folder was renamed away
                 shutil.rmtree(staging, ignore_errors=True)
+                raise
         else:
             try:  # verifies the sha256, then moves archive and folder into the cache
                 await asyncio.to_thread(extract_archive, entry, downloaded,
