@@ -53,6 +53,20 @@ def new_staging(pkgs_dir: Path, dist: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{dist}.{os.getpid()}.", dir=staging_root(pkgs_dir)))
 
 
+def new_partial(pkgs_dir: Path, fn: str) -> tuple[int, Path]:
+    """A fresh, empty download file for archive ``fn``: (open fd, path).
+
+    Named ``<dist>.<pid>.<random>.partial<ext>``: the extension stays last (py-rattler's
+    extraction picks the format by it), and the pid makes a killed process's download
+    a leftover at once (:func:`leftovers`). The caller closes the fd and removes the
+    file unless it renames it away.
+    """
+    ext = next((s for s in ARCHIVE_SUFFIXES if fn.endswith(s)), "")
+    fd, name = tempfile.mkstemp(prefix=f"{fn[:len(fn) - len(ext)]}.{os.getpid()}.",
+                                suffix=f".partial{ext}", dir=staging_root(pkgs_dir))
+    return fd, Path(name)
+
+
 def listed_paths(folder: Path) -> list[str] | None:
     """The package's files from ``info/paths.json`` (else ``info/files``); None if neither."""
     info = Path(folder) / "info"
@@ -257,9 +271,9 @@ def clear_leftovers(pkgs_dir: Path, *, dist: str | None = None, idle: bool = Fal
 def _staging_pid(name: str) -> int | None:
     # "<dist>.<pid>.<random>", or a download "<dist>.<pid>.<random>.partial<ext>"
     # (dist names may contain dots: take the last two fields)
-    for suffix in (".partial.conda", ".partial.tar.bz2"):
-        if name.endswith(suffix):
-            name = name[:-len(suffix)]
+    for suffix in ARCHIVE_SUFFIXES:
+        if name.endswith(".partial" + suffix):
+            name = name[:-len(".partial" + suffix)]
     parts = name.rsplit(".", 2)
     if len(parts) == 3 and parts[1].isdigit():
         return int(parts[1])

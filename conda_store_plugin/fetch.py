@@ -32,13 +32,12 @@ import asyncio
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cache_entries import append_urls
+from .cache_entries import append_urls, new_partial, new_staging
 from .cache_lock import hold_entry
 from .exceptions import ChecksumMismatchError
 from .install_errors import PackageDownloadError, PackagesNotCachedError
@@ -52,8 +51,6 @@ from .pkgs_cache import (
     entry_state_and_record,
     extract_archive,
     file_sha256,
-    strip_archive_suffix,
-    temp_dir,
 )
 
 #: Concurrent downloads (connections) at most; pixi uses 50. Fewer leave a cold install
@@ -354,8 +351,6 @@ class _Filler:
         """Download and extract at once into a staging folder; (folder, sha256 hex)."""
         from rattler.package_streaming import download_and_extract
 
-        from .cache_entries import new_staging
-
         # Off the event loop, like every other filesystem call here: on a slow disk a
         # mkdir takes a millisecond, and the loop drives every running download.
         staging = await asyncio.to_thread(new_staging, self.pkgs_dir, entry.dist)
@@ -374,15 +369,8 @@ class _Filler:
 
     async def _download(self, pkg: LockedPackage, network: _Network) -> Path:
         """The file at ``pkg.url`` in ``<pkgs>/.conda-store/tmp``, not yet verified."""
-        # py-rattler's extraction picks the format by the extension: keep it last.
-        extension = pkg.fn[len(strip_archive_suffix(pkg.fn)):]
-        # <dist>.<pid>.<random>.partial<ext>: `conda doctor`/`clean` see at once that
-        # a killed process's download is a leftover (cache_entries.leftovers).
-        fd, name = await asyncio.to_thread(
-            tempfile.mkstemp, prefix=f"{strip_archive_suffix(pkg.fn)}.{os.getpid()}.",
-            suffix=f".partial{extension}", dir=temp_dir(self.pkgs_dir))
+        fd, partial = await asyncio.to_thread(new_partial, self.pkgs_dir, pkg.fn)
         os.close(fd)
-        partial = Path(name)
         self.partials.append(partial)
         try:
             try:

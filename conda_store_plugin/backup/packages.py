@@ -137,16 +137,11 @@ class CacheSeeder:
         Raises:
             ArchiveIntegrityError: the bytes are not the ones the manifest names.
         """
+        from ..cache_entries import new_partial
         from ..cache_lock import entry_held
         from ..exceptions import ArchiveIntegrityError
 
-        dist = strip_archive_suffix(fn)
-        # <dist>.<pid>.<random>.partial<ext>, as fetch names downloads: recognisable as
-        # a leftover once this process is gone.
-        fd, name = tempfile.mkstemp(prefix=f"{dist}.{os.getpid()}.",
-                                    suffix=f".partial{fn[len(dist):]}",
-                                    dir=temp_dir(self.pkgs_dir))
-        partial = Path(name)
+        fd, partial = new_partial(self.pkgs_dir, fn)
         try:
             with os.fdopen(fd, "wb") as f:
                 actual = stream(f.write)
@@ -155,7 +150,7 @@ class CacheSeeder:
                 raise ArchiveIntegrityError(
                     self.source, f"package {fn} has sha256 {actual} ({written} bytes), the "
                                  f"manifest says {sha256} ({size} bytes)")
-            with entry_held(self.pkgs_dir, dist):
+            with entry_held(self.pkgs_dir, strip_archive_suffix(fn)):
                 os.replace(partial, self.pkgs_dir / fn)
         except BaseException:
             partial.unlink(missing_ok=True)
