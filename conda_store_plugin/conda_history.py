@@ -102,12 +102,14 @@ def current_state(prefix: Path) -> set[str]:
     return state
 
 
-def dist_str(pkg: LockedPackage, channel_name: Callable[[str], str] | None = None) -> str:
-    """The ``PackageRecord.dist_str()`` conda computes for a locked package."""
-    name = channel_name or channel_namer()
+def dist_str(pkg: LockedPackage, channel_name: Callable[[str], str]) -> str:
+    """The ``PackageRecord.dist_str()`` conda computes for a locked package.
+
+    ``channel_name``: from :func:`channel_namer`, made once for all the packages.
+    """
     subdir_url = conda_channel(pkg)
     subdir = subdir_url.rstrip("/").rpartition("/")[2]
-    return f"{name(subdir_url)}/{subdir}::{pkg.dist_name}"
+    return f"{channel_name(subdir_url)}/{subdir}::{pkg.dist_name}"
 
 
 def channel_namer() -> Callable[[str], str]:

@@ -176,14 +176,13 @@ def _patched(data: Mapping[str, Any], pkg: LockedPackage, spec: str | None,
              pkgs_dir: Path | None, *, keep_specs: bool = False) -> dict[str, Any]:
     out = dict(data)
     out["channel"] = conda_channel(pkg)
-    if keep_specs:
-        pass
-    elif spec is None:
-        out.pop("requested_spec", None)
-        out["requested_specs"] = []
-    else:
-        out["requested_spec"] = spec
-        out["requested_specs"] = [spec]
+    if not keep_specs:
+        if spec is None:
+            out.pop("requested_spec", None)
+            out["requested_specs"] = []
+        else:
+            out["requested_spec"] = spec
+            out["requested_specs"] = [spec]
     if pkgs_dir is not None:
         entry = CacheEntry(pkgs_dir, pkg)
         if entry.archive.is_file():
